@@ -1,0 +1,46 @@
+"""The operator's admin console (mounted at /admin). Staff only, guarded once here."""
+
+from __future__ import annotations
+
+from flask import Flask, redirect, request, url_for
+from flask_login import current_user
+
+from core.auth import init_login
+from core.runtime import Runtime
+from core.settings import load_settings
+from core.web import create_flask_app
+from models import StaffUser
+
+PUBLIC_ENDPOINTS = {
+    "auth.login",
+    "auth.totp",
+    "auth.totp_setup",
+    "static",
+    "healthz",
+    "set_language",
+}
+
+
+def create_app(rt: Runtime | None = None) -> Flask:
+    rt = rt or Runtime(load_settings())
+    app = create_flask_app(__name__, rt, realm="console", cookie_path="/admin")
+    init_login(app, StaffUser, "s", "auth.login")
+
+    from admin_console.auth.views import bp as auth_bp
+    from admin_console.customers.views import bp as customers_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(customers_bp)
+    app.add_url_rule("/", "index", view_func=app.view_functions["customers.index"])
+
+    @app.before_request
+    def require_staff():
+        if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
+            return None
+        if not current_user.is_authenticated:
+            return redirect(
+                url_for("auth.login", next=request.script_root + request.full_path.rstrip("?"))
+            )
+        return None
+
+    return app

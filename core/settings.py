@@ -1,0 +1,169 @@
+"""Settings, read from the environment when an app or a command starts.
+
+Nothing here runs at import. ``load_settings()`` reads the environment once, fills the
+defaults of the embedded mode (SQLite and keys under ``instance/``) and raises
+``ConfigError`` with one plain sentence when something is wrong.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message is one sentence for the operator."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    instance_path: Path
+    database_url: str
+    redis_url: str | None  # None: the embedded Redis server under instance/
+    secret_key: str
+    data_key: bytes
+    mail_backend: str  # "smtp" or "outbox"
+    mail_sender: str
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    secure_cookies: bool = False
+    files_path: Path = field(default_factory=Path)
+    default_locale: str = "pl"
+    timezone: str = "Europe/Warsaw"
+
+    @property
+    def embedded_redis(self) -> bool:
+        return self.redis_url is None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _read_or_create_secret(path: Path, make) -> str:
+    """Return the secret stored in ``path``, creating it (mode 0600) the first time."""
+    if path.exists():
+        value = path.read_text().strip()
+        if value:
+            return value
+    value = make()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value + "\n")
+    os.chmod(path, 0o600)
+    return value
+
+
+def _normalise_database_url(url: str) -> str:
+    scheme = urlsplit(url).scheme
+    if scheme in ("postgres", "postgresql"):
+        return "postgresql+psycopg" + url[len(scheme) :]
+    if scheme in ("postgresql+psycopg", "sqlite", "sqlite+pysqlite"):
+        return url
+    raise ConfigError(
+        f"DATABASE_URL must start with postgresql:// or sqlite:///, not {scheme or url!r}."
+    )
+
+
+def _bool(env: dict, name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    low = raw.strip().lower()
+    if low in ("1", "true", "yes", "on"):
+        return True
+    if low in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, not {raw!r}.")
+
+
+def _decode_data_key(raw: str, origin: str) -> bytes:
+    try:
+        key = base64.urlsafe_b64decode(raw.encode())
+    except (ValueError, TypeError):
+        key = b""
+    if len(key) != 32:
+        raise ConfigError(
+            f"{origin} must be 32 bytes in URL-safe base64 "
+            "(make one with: python -c 'import secrets,base64;"
+            "print(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())')."
+        )
+    return raw.encode()
+
+
+def load_settings(env: dict | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    instance = Path(env.get("ASYSTENT_INSTANCE") or PROJECT_ROOT / "instance").resolve()
+    try:
+        instance.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"Cannot create the instance folder {instance}: {exc.strerror}.") from exc
+
+    database_url = _normalise_database_url(
+        env.get("DATABASE_URL") or f"sqlite:///{instance / 'asystent.sqlite3'}"
+    )
+
+    redis_url = env.get("REDIS_URL") or None
+    if redis_url and urlsplit(redis_url).scheme not in ("redis", "rediss", "unix"):
+        raise ConfigError("REDIS_URL must start with redis://, rediss:// or unix://.")
+
+    secret_key = env.get("SECRET_KEY") or _read_or_create_secret(
+        instance / "secret_key", lambda: secrets.token_urlsafe(48)
+    )
+    if len(secret_key) < 32:
+        raise ConfigError("SECRET_KEY must be at least 32 characters long.")
+
+    if env.get("DATA_KEY"):
+        data_key = _decode_data_key(env["DATA_KEY"], "DATA_KEY")
+    else:
+        data_key = _decode_data_key(
+            _read_or_create_secret(
+                instance / "data_key",
+                lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+            ),
+            f"The key in {instance / 'data_key'}",
+        )
+
+    smtp_host = env.get("SMTP_HOST") or None
+    mail_backend = env.get("MAIL_BACKEND") or ("smtp" if smtp_host else "outbox")
+    if mail_backend not in ("smtp", "outbox"):
+        raise ConfigError(f"MAIL_BACKEND must be smtp or outbox, not {mail_backend!r}.")
+    if mail_backend == "smtp" and not smtp_host:
+        raise ConfigError("MAIL_BACKEND=smtp needs SMTP_HOST.")
+    try:
+        smtp_port = int(env.get("SMTP_PORT") or 25)
+    except ValueError as exc:
+        raise ConfigError(f"SMTP_PORT must be a number, not {env.get('SMTP_PORT')!r}.") from exc
+
+    files_path = Path(env.get("FILES_PATH") or instance / "files").resolve()
+
+    locale = env.get("DEFAULT_LOCALE") or "pl"
+    if locale not in ("pl", "en"):
+        raise ConfigError(f"DEFAULT_LOCALE must be pl or en, not {locale!r}.")
+
+    return Settings(
+        instance_path=instance,
+        database_url=database_url,
+        redis_url=redis_url,
+        secret_key=secret_key,
+        data_key=data_key,
+        mail_backend=mail_backend,
+        mail_sender=env.get("MAIL_SENDER") or "Asystent <asystent@operator.example>",
+        smtp_host=smtp_host,
+        smtp_port=smtp_port,
+        smtp_user=env.get("SMTP_USER") or None,
+        smtp_password=env.get("SMTP_PASSWORD") or None,
+        smtp_starttls=_bool(env, "SMTP_STARTTLS", False),
+        secure_cookies=_bool(env, "SECURE_COOKIES", not database_url.startswith("sqlite")),
+        files_path=files_path,
+        default_locale=locale,
+    )

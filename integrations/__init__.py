@@ -1,0 +1,1 @@
+"""The operator's other systems, each behind a small interface with a simulator."""

@@ -1,0 +1,25 @@
+"""The customer portal (mounted at /)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from core.auth import init_login
+from core.runtime import Runtime
+from core.settings import load_settings
+from core.web import create_flask_app
+from models import PortalUser
+
+
+def create_app(rt: Runtime | None = None) -> Flask:
+    rt = rt or Runtime(load_settings())
+    app = create_flask_app(__name__, rt, realm="portal", cookie_path="/")
+    init_login(app, PortalUser, "p", "auth.login")
+
+    from portal.auth.views import bp as auth_bp
+    from portal.dashboard.views import bp as dashboard_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(dashboard_bp)
+    app.add_url_rule("/", "index", view_func=app.view_functions["dashboard.index"])
+    return app

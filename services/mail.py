@@ -1,0 +1,98 @@
+"""Queueing e-mail: a row now, the sending after the commit, by a worker."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from core import aftercommit
+from models import MailStatus, OutgoingMail
+from models.base import utcnow
+from workers import queues
+
+MAX_ATTEMPTS = 6
+RETRY_INTERVALS = [10, 30, 60, 300, 900]
+CLAIM = timedelta(minutes=2)
+
+
+def queue_mail(
+    session: Session,
+    recipient: str,
+    subject: str,
+    body_text: str,
+    body_html: str | None = None,
+    customer_id: int | None = None,
+) -> OutgoingMail:
+    mail = OutgoingMail(
+        recipient=recipient,
+        subject=subject,
+        body_text=body_text,
+        body_html=body_html,
+        customer_id=customer_id,
+        status=MailStatus.queued,
+    )
+    session.add(mail)
+    session.flush()
+    enqueue_send(session, mail.id)
+    return mail
+
+
+def enqueue_send(session: Session, mail_id: int) -> None:
+    from rq import Retry
+
+    aftercommit.enqueue(
+        session,
+        queues.MAIL,
+        "workers.mail_jobs.send_mail",
+        mail_id,
+        job_id=f"mail-{mail_id}",
+        job_timeout=120,
+        retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+    )
+
+
+def claim(session: Session, mail_id: int) -> bool:
+    """Take the right to send this mail now. False: sent, failed, or another sender has it."""
+    now = utcnow()
+    result = session.execute(
+        update(OutgoingMail)
+        .where(
+            OutgoingMail.id == mail_id,
+            OutgoingMail.status == MailStatus.queued,
+            or_(OutgoingMail.claimed_until.is_(None), OutgoingMail.claimed_until < now),
+        )
+        .values(claimed_until=now + CLAIM, attempts=OutgoingMail.attempts + 1)
+    )
+    return result.rowcount == 1
+
+
+def mark_sent(session: Session, mail: OutgoingMail) -> None:
+    mail.status = MailStatus.sent
+    mail.sent_at = utcnow()
+    mail.claimed_until = None
+    mail.last_error = None
+    session.flush()
+
+
+def mark_failed_attempt(session: Session, mail: OutgoingMail, error: str, final: bool) -> None:
+    mail.last_error = error[:500]
+    mail.claimed_until = None
+    if final or mail.attempts >= MAX_ATTEMPTS:
+        mail.status = MailStatus.failed
+    session.flush()
+
+
+def stale(session: Session, older_than: timedelta = timedelta(minutes=5)) -> list[int]:
+    """Queued mails whose job seems lost (worker killed, Redis restarted)."""
+    now = utcnow()
+    return list(
+        session.scalars(
+            select(OutgoingMail.id).where(
+                OutgoingMail.status == MailStatus.queued,
+                OutgoingMail.updated_at < now - older_than,
+                or_(OutgoingMail.claimed_until.is_(None), OutgoingMail.claimed_until < now),
+            )
+        )
+    )

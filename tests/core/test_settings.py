@@ -1,0 +1,58 @@
+"""Settings: defaults under instance/, generated keys with mode 0600, one-sentence errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from core.settings import ConfigError, load_settings
+
+
+def test_defaults_create_keys_with_private_mode(tmp_path):
+    s = load_settings({"ASYSTENT_INSTANCE": str(tmp_path)})
+    assert s.database_url == f"sqlite:///{tmp_path / 'asystent.sqlite3'}"
+    assert s.embedded_redis
+    for name in ("secret_key", "data_key"):
+        assert oct((tmp_path / name).stat().st_mode & 0o777) == "0o600"
+    again = load_settings({"ASYSTENT_INSTANCE": str(tmp_path)})
+    assert again.secret_key == s.secret_key and again.data_key == s.data_key
+
+
+def test_postgres_url_uses_psycopg(tmp_path):
+    s = load_settings({"ASYSTENT_INSTANCE": str(tmp_path), "DATABASE_URL": "postgresql://u@h/db"})
+    assert s.database_url == "postgresql+psycopg://u@h/db"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL must start with"),
+        ({"REDIS_URL": "http://x"}, "REDIS_URL must start with"),
+        ({"SECRET_KEY": "short"}, "SECRET_KEY must be at least 32"),
+        ({"DATA_KEY": "not-a-key"}, "DATA_KEY must be 32 bytes"),
+        ({"MAIL_BACKEND": "smtp"}, "MAIL_BACKEND=smtp needs SMTP_HOST"),
+        ({"SMTP_HOST": "h", "SMTP_PORT": "abc"}, "SMTP_PORT must be a number"),
+        ({"SECURE_COOKIES": "maybe"}, "SECURE_COOKIES must be true or false"),
+    ],
+)
+def test_wrong_settings_are_one_sentence(tmp_path, env, message):
+    with pytest.raises(ConfigError, match=message):
+        load_settings({"ASYSTENT_INSTANCE": str(tmp_path), **env})
+
+
+def test_cli_prints_one_sentence_not_a_traceback(tmp_path):
+    env = {**os.environ, "ASYSTENT_INSTANCE": str(tmp_path), "DATABASE_URL": "mysql://nope"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "core.cli", "db", "upgrade"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("Configuration error: DATABASE_URL must start with")
+    assert "Traceback" not in proc.stderr

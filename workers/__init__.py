@@ -1,0 +1,1 @@
+"""Background work on RQ. Jobs are thin: load by id, call a service, commit."""

@@ -1,0 +1,24 @@
+"""Periodic work: sweeps that re-enqueue what a lost job left behind, and scheduled runs.
+
+Every periodic job is idempotent, so two schedulers running at once do no harm.
+"""
+
+from __future__ import annotations
+
+from rq.cron import CronScheduler
+
+from core.runtime import Runtime
+from workers import mail_jobs, provisioning_jobs, queues
+
+SWEEPS = [
+    # (function, queue, seconds between runs)
+    (mail_jobs.sweep_mail, queues.MAIL, 60),
+    (provisioning_jobs.sweep_provisioning, queues.PROVISIONING, 10),
+]
+
+
+def build_scheduler(rt: Runtime) -> CronScheduler:
+    scheduler = CronScheduler(connection=rt.redis, logging_level="INFO")
+    for func, queue, interval in SWEEPS:
+        scheduler.register(func, queue, interval=interval, job_timeout=300)
+    return scheduler

@@ -1,0 +1,10 @@
+"""Queue names, in the order a worker serves them (earlier first)."""
+
+PROVISIONING = "provisioning"
+BACKORDERS = "backorders"
+MAIL = "mail"
+DOCUMENTS = "documents"
+BILLING = "billing"
+DEFAULT = "default"
+
+ALL = (PROVISIONING, BACKORDERS, MAIL, DOCUMENTS, BILLING, DEFAULT)
