@@ -196,6 +196,8 @@ def run_all(host: str, port: int, worker_count: int) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _terminate)
+    # Also when started from a shell that ignores SIGINT for background jobs.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     children: list[subprocess.Popen] = []
     me = [sys.executable, "-m", "core.cli"]
     try:
