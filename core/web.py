@@ -201,6 +201,7 @@ def create_flask_app(import_name: str, rt: Runtime, realm: str, cookie_path: str
     app.jinja_env.filters["number"] = format_decimal
     app.jinja_env.globals["LANGUAGES"] = LANGUAGES
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
     app.jinja_env.globals["realm"] = realm
 
     app.after_request(_security_headers)

@@ -7,10 +7,12 @@ that unit's subtree. Anything outside answers 404, never 403 and never the objec
 from __future__ import annotations
 
 from flask import abort
+from flask_login import current_user
 from sqlalchemy import Select, select
 
 from core.web import db
-from models import OrgUnit, PortalUser
+from models import OrgUnit, PortalRole, PortalUser
+from services.fleet import FleetScope
 
 
 def subtree_filter(column_path, unit: OrgUnit):
@@ -36,3 +38,28 @@ def is_visible(user: PortalUser, unit: OrgUnit) -> bool:
         return False
     scope_unit = user.scope_unit
     return scope_unit is None or unit.path.startswith(scope_unit.path)
+
+
+def fleet_scope(user: PortalUser) -> FleetScope:
+    """Whose lines this user may see: the company, a subtree, or an employee's own lines."""
+    return FleetScope(
+        customer_id=user.customer_id,
+        unit_path=user.scope_unit.path if user.scope_unit is not None else None,
+        employee_id=(user.employee_id or -1) if user.role == PortalRole.employee else None,
+    )
+
+
+def can_manage(user: PortalUser) -> bool:
+    """Fleet administrators change things; viewers and employees read."""
+    return user.role == PortalRole.fleet_admin
+
+
+def require_manager() -> None:
+    if not can_manage(current_user):
+        abort(403)
+
+
+def require_fleet_reader() -> None:
+    """Fleet pages: administrators and viewers. Employees have their own pages."""
+    if current_user.role not in (PortalRole.fleet_admin, PortalRole.viewer):
+        abort(403)
