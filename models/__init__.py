@@ -3,7 +3,22 @@
 from models.audit import AuditEvent
 from models.base import Base
 from models.catalog import Product, ProductKind, TariffPlan
-from models.customers import Customer, OrgUnit
+from models.contracts import (
+    CONTRACT_TRANSITIONS,
+    Contract,
+    ContractItem,
+    ContractState,
+    ContractVersion,
+)
+from models.customers import (
+    AddressKind,
+    Contact,
+    ContactRole,
+    Customer,
+    CustomerAddress,
+    CustomerNote,
+    OrgUnit,
+)
 from models.fleet import (
     LINE_TRANSITIONS,
     Employee,
@@ -13,21 +28,32 @@ from models.fleet import (
     RequestStatus,
     Service,
 )
-from models.mail import MailStatus, OutgoingMail
+from models.mail import MailStatus, MailTemplate, OutgoingMail
 from models.tasks import BackgroundTask, TaskStatus
 from models.users import LoginThrottle, PortalRole, PortalUser, StaffRole, StaffUser
 
 __all__ = [
+    "CONTRACT_TRANSITIONS",
     "LINE_TRANSITIONS",
+    "AddressKind",
     "AuditEvent",
     "BackgroundTask",
     "Base",
+    "Contact",
+    "ContactRole",
+    "Contract",
+    "ContractItem",
+    "ContractState",
+    "ContractVersion",
     "Customer",
+    "CustomerAddress",
+    "CustomerNote",
     "Employee",
     "Line",
     "LineStatus",
     "LoginThrottle",
     "MailStatus",
+    "MailTemplate",
     "OrgUnit",
     "OutgoingMail",
     "PortalRole",

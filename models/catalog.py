@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from models.base import Base, TimestampMixin
 
 Money = Numeric(12, 2)
+Rate = Numeric(10, 4)  # per minute, message or MB
 
 
 class TariffPlan(TimestampMixin, Base):
@@ -26,6 +27,17 @@ class TariffPlan(TimestampMixin, Base):
     included_minutes: Mapped[int | None] = mapped_column()
     included_sms: Mapped[int | None] = mapped_column()
     included_data_mb: Mapped[int | None] = mapped_column()
+    description: Mapped[str | None] = mapped_column(Text)
+    # Rates beyond what is included (net PLN): per minute, per message, per MB.
+    rate_voice_domestic: Mapped[Decimal] = mapped_column(Rate, server_default="0.29")
+    rate_sms_domestic: Mapped[Decimal] = mapped_column(Rate, server_default="0.20")
+    rate_mms_domestic: Mapped[Decimal] = mapped_column(Rate, server_default="0.40")
+    rate_data_domestic_mb: Mapped[Decimal] = mapped_column(Rate, server_default="0.01")
+    rate_voice_eu: Mapped[Decimal] = mapped_column(Rate, server_default="0.29")
+    rate_data_eu_mb: Mapped[Decimal] = mapped_column(Rate, server_default="0.01")
+    rate_voice_world: Mapped[Decimal] = mapped_column(Rate, server_default="6.99")
+    rate_sms_world: Mapped[Decimal] = mapped_column(Rate, server_default="1.29")
+    rate_data_world_mb: Mapped[Decimal] = mapped_column(Rate, server_default="15.00")
     valid_from: Mapped[date | None] = mapped_column()
     valid_to: Mapped[date | None] = mapped_column()
     is_active: Mapped[bool] = mapped_column(default=True)
@@ -53,6 +65,8 @@ class Product(TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(160))
     list_price: Mapped[Decimal] = mapped_column(Money)
     description: Mapped[str | None] = mapped_column(Text)
+    # A picture in the file store (relative path), shown in the console and the shop.
+    photo_path: Mapped[str | None] = mapped_column(String(300))
     valid_from: Mapped[date | None] = mapped_column()
     valid_to: Mapped[date | None] = mapped_column()
     is_active: Mapped[bool] = mapped_column(default=True)

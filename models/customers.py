@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+import enum
+from datetime import datetime
+
+from sqlalchemy import Enum, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, PathString, TimestampMixin
+from models.base import Base, PathString, TimestampMixin, UTCDateTime, utcnow
 
 
 class Customer(TimestampMixin, Base):
@@ -16,6 +19,9 @@ class Customer(TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(200), index=True)
     nip: Mapped[str] = mapped_column(String(10), unique=True)
     regon: Mapped[str | None] = mapped_column(String(14))
+    krs: Mapped[str | None] = mapped_column(String(10))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(20))
     street: Mapped[str] = mapped_column(String(200))
     postal_code: Mapped[str] = mapped_column(String(6))
     city: Mapped[str] = mapped_column(String(100))
@@ -59,3 +65,73 @@ class OrgUnit(TimestampMixin, Base):
 
     def __repr__(self) -> str:
         return f"<OrgUnit {self.id} {self.path} {self.name!r}>"
+
+
+class AddressKind(enum.StrEnum):
+    correspondence = "correspondence"
+    invoice = "invoice"
+    delivery = "delivery"
+
+
+class CustomerAddress(TimestampMixin, Base):
+    """Addresses beside the registered one (which lives on Customer)."""
+
+    __tablename__ = "customer_address"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customer.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[AddressKind] = mapped_column(
+        Enum(AddressKind, name="address_kind", native_enum=False, create_constraint=True, length=20)
+    )
+    label: Mapped[str | None] = mapped_column(String(120))
+    street: Mapped[str] = mapped_column(String(200))
+    postal_code: Mapped[str] = mapped_column(String(6))
+    city: Mapped[str] = mapped_column(String(100))
+    country: Mapped[str] = mapped_column(String(2), default="PL")
+
+
+class ContactRole(enum.StrEnum):
+    decision_maker = "decision_maker"
+    fleet_admin = "fleet_admin"
+    finance = "finance"
+    technical = "technical"
+    other = "other"
+
+
+class Contact(TimestampMixin, Base):
+    """A person at the customer the operator talks to."""
+
+    __tablename__ = "contact"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customer.id", ondelete="CASCADE"), index=True
+    )
+    full_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[ContactRole] = mapped_column(
+        Enum(ContactRole, name="contact_role", native_enum=False, create_constraint=True, length=20)
+    )
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    position: Mapped[str | None] = mapped_column(String(120))
+    notes: Mapped[str | None] = mapped_column(Text)
+
+
+class CustomerNote(Base):
+    """A note an account manager keeps on the customer's timeline (a call, a meeting…)."""
+
+    __tablename__ = "customer_note"
+    __table_args__ = (
+        Index("ix_customer_note_customer_id_created_at", "customer_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"))
+    staff_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_user.id", ondelete="SET NULL")
+    )
+    kind: Mapped[str] = mapped_column(String(20), default="note")  # note, call, meeting, visit
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -25,6 +25,12 @@ class OutgoingMail(TimestampMixin, Base):
     customer_id: Mapped[int | None] = mapped_column(
         ForeignKey("customer.id", ondelete="SET NULL"), index=True
     )
+    staff_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_user.id", ondelete="SET NULL")
+    )
+    template_id: Mapped[int | None] = mapped_column(
+        ForeignKey("mail_template.id", ondelete="SET NULL")
+    )
     recipient: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
     body_text: Mapped[str] = mapped_column(Text)
@@ -39,3 +45,15 @@ class OutgoingMail(TimestampMixin, Base):
     # A sender holds the row until this time; another sender waits, so a mail leaves once
     # unless a sender dies between handing it to SMTP and recording it.
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class MailTemplate(TimestampMixin, Base):
+    """A message account managers start from; placeholders like ``{customer_name}``."""
+
+    __tablename__ = "mail_template"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    is_active: Mapped[bool] = mapped_column(default=True)
