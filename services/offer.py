@@ -1,0 +1,145 @@
+"""The published offer: what a customer may order, and at what price.
+
+With an active contract: exactly the items of the version in force, each at its individual
+price, or its list price less the item's discount, or less the version's discount for that kind.
+Without one: the standard offer — the active catalogue valid today, at list prices. Ordering
+and billing read prices from here only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from models import Contract, ContractVersion, Product, ProductKind, TariffPlan
+from services import contracts
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class OfferItem:
+    kind: str  # "tariff" or a ProductKind value
+    tariff: TariffPlan | None
+    product: Product | None
+    list_price: Decimal
+    price: Decimal
+    source: str  # "list", "contract_price", "item_discount", "contract_discount"
+
+    @property
+    def id(self) -> int:
+        return (self.tariff or self.product).id
+
+    @property
+    def name(self) -> str:
+        return (self.tariff or self.product).name
+
+    @property
+    def saving(self) -> Decimal:
+        return self.list_price - self.price
+
+
+@dataclass
+class Offer:
+    contract: Contract | None
+    version: ContractVersion | None
+    items: list[OfferItem]
+
+    def tariffs(self) -> list[OfferItem]:
+        return [i for i in self.items if i.kind == "tariff"]
+
+    def products(self, kind: ProductKind | None = None) -> list[OfferItem]:
+        return [i for i in self.items if i.kind != "tariff" and (kind is None or i.kind == kind)]
+
+    def tariff_ids(self) -> set[int]:
+        return {i.tariff.id for i in self.tariffs()}
+
+    def price_of_tariff(self, tariff_id: int) -> OfferItem | None:
+        return next((i for i in self.tariffs() if i.tariff.id == tariff_id), None)
+
+    def price_of_product(self, product_id: int) -> OfferItem | None:
+        return next((i for i in self.products() if i.product.id == product_id), None)
+
+
+def _valid(model, on: date):
+    return (
+        model.is_active.is_(True),
+        or_(model.valid_from.is_(None), model.valid_from <= on),
+        or_(model.valid_to.is_(None), model.valid_to >= on),
+    )
+
+
+def _discounted(list_price: Decimal, percent: Decimal) -> Decimal:
+    return (list_price * (Decimal(100) - percent) / Decimal(100)).quantize(CENT, ROUND_HALF_UP)
+
+
+def standard_offer(session: Session, on: date) -> Offer:
+    items = [
+        OfferItem("tariff", t, None, t.monthly_fee, t.monthly_fee, "list")
+        for t in session.scalars(
+            select(TariffPlan).where(*_valid(TariffPlan, on)).order_by(TariffPlan.monthly_fee)
+        )
+    ]
+    items += [
+        OfferItem(p.kind.value, None, p, p.list_price, p.list_price, "list")
+        for p in session.scalars(
+            select(Product).where(*_valid(Product, on)).order_by(Product.kind, Product.name)
+        )
+    ]
+    return Offer(None, None, items)
+
+
+def offer_for(session: Session, customer_id: int, on: date) -> Offer:
+    contract = contracts.active_contract(session, customer_id)
+    if contract is None:
+        return standard_offer(session, on)
+    version = contracts.version_in_force(session, contract, on)
+    if version is None:  # signed, not yet started
+        return standard_offer(session, on)
+    kind_discount = {
+        "tariff": version.tariff_discount_percent,
+        ProductKind.handset.value: version.handset_discount_percent,
+        ProductKind.accessory.value: version.accessory_discount_percent,
+        ProductKind.addon.value: version.tariff_discount_percent,
+    }
+    version_items = contracts.items_of(session, version)
+    tariffs = {
+        t.id: t
+        for t in session.scalars(
+            select(TariffPlan).where(
+                TariffPlan.id.in_([i.tariff_id for i in version_items if i.tariff_id])
+            )
+        )
+    }
+    products = {
+        p.id: p
+        for p in session.scalars(
+            select(Product).where(
+                Product.id.in_([i.product_id for i in version_items if i.product_id])
+            )
+        )
+    }
+    items = []
+    for item in version_items:
+        tariff = tariffs.get(item.tariff_id)
+        product = products.get(item.product_id)
+        thing = tariff or product
+        if not thing.is_active or (thing.valid_to and thing.valid_to < on):
+            continue  # withdrawn from sale: the contract cannot sell what no longer exists
+        kind = "tariff" if tariff else product.kind.value
+        list_price = tariff.monthly_fee if tariff else product.list_price
+        if item.price is not None:
+            price, source = item.price, "contract_price"
+        elif item.discount_percent is not None:
+            price, source = _discounted(list_price, item.discount_percent), "item_discount"
+        elif kind_discount[kind]:
+            price, source = _discounted(list_price, kind_discount[kind]), "contract_discount"
+        else:
+            price, source = list_price, "list"
+        items.append(OfferItem(kind, tariff, product, list_price, price, source))
+    items.sort(key=lambda i: (i.kind != "tariff", i.kind, i.name))
+    return Offer(contract, version, items)
