@@ -27,10 +27,15 @@ def create_app(rt: Runtime | None = None) -> Flask:
     init_login(app, StaffUser, "s", "auth.login")
 
     from admin_console.auth.views import bp as auth_bp
+    from admin_console.catalog.views import bp as catalog_bp
+    from admin_console.contracts.views import bp as contracts_bp
     from admin_console.customers.views import bp as customers_bp
+    from admin_console.mail.views import bp as mail_bp
+    from admin_console.reports.views import bp as reports_bp
+    from admin_console.staff.views import bp as staff_bp
 
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(customers_bp)
+    for bp in (auth_bp, customers_bp, contracts_bp, catalog_bp, mail_bp, reports_bp, staff_bp):
+        app.register_blueprint(bp)
     app.add_url_rule("/", "index", view_func=app.view_functions["customers.index"])
 
     @app.before_request

@@ -21,10 +21,13 @@ def create_app(rt: Runtime | None = None) -> Flask:
     from portal.files.views import bp as files_bp
     from portal.fleet.io_views import bp as fleet_io_bp
     from portal.fleet.views import bp as fleet_bp
+    from portal.offer.views import bp as offer_bp
     from portal.phonebook.views import bp as phonebook_bp
     from portal.units.views import bp as units_bp
 
-    for bp in (auth_bp, dashboard_bp, fleet_bp, fleet_io_bp, units_bp, phonebook_bp, files_bp):
+    for bp in (
+        auth_bp, dashboard_bp, fleet_bp, fleet_io_bp, units_bp, phonebook_bp, files_bp, offer_bp,
+    ):
         app.register_blueprint(bp)
     app.add_url_rule("/", "index", view_func=app.view_functions["dashboard.index"])
     return app

@@ -4,26 +4,19 @@ from flask import Blueprint, make_response, render_template, request
 from flask_login import current_user
 from sqlalchemy import func, or_, select
 
+from admin_console import scope
 from core.web import db
-from models import Customer, OrgUnit, PortalUser, StaffRole
+from models import Customer, OrgUnit, PortalUser
 
 bp = Blueprint("customers", __name__)
 
 PAGE_SIZE = 50
 
 
-def visible_customers(user):
-    """Account managers see their own customers; sales and operator admins see all."""
-    query = select(Customer)
-    if user.role == StaffRole.account_manager:
-        query = query.where(Customer.account_manager_id == user.id)
-    return query
-
-
 @bp.route("/customers")
 def index():
     q = (request.args.get("q") or "").strip()[:100]
-    query = visible_customers(current_user)
+    query = scope.customers(current_user)
     if q:
         like = f"%{q.lower()}%"
         digits = "".join(ch for ch in q if ch.isdigit())
