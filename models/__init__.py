@@ -29,13 +29,27 @@ from models.fleet import (
     Service,
 )
 from models.mail import MailStatus, MailTemplate, OutgoingMail
+from models.orders import (
+    ORDER_TRANSITIONS,
+    Allocation,
+    LineKind,
+    NumberStatus,
+    Order,
+    OrderLine,
+    OrderLineState,
+    OrderState,
+    PoolNumber,
+)
+from models.stock import StockExpectation, StockLevel, StockReceipt, Warehouse
 from models.tasks import BackgroundTask, TaskStatus
 from models.users import LoginThrottle, PortalRole, PortalUser, StaffRole, StaffUser
 
 __all__ = [
     "CONTRACT_TRANSITIONS",
     "LINE_TRANSITIONS",
+    "ORDER_TRANSITIONS",
     "AddressKind",
+    "Allocation",
     "AuditEvent",
     "BackgroundTask",
     "Base",
@@ -50,12 +64,19 @@ __all__ = [
     "CustomerNote",
     "Employee",
     "Line",
+    "LineKind",
     "LineStatus",
     "LoginThrottle",
     "MailStatus",
     "MailTemplate",
+    "NumberStatus",
+    "Order",
+    "OrderLine",
+    "OrderLineState",
+    "OrderState",
     "OrgUnit",
     "OutgoingMail",
+    "PoolNumber",
     "PortalRole",
     "PortalUser",
     "Product",
@@ -65,6 +86,10 @@ __all__ = [
     "Service",
     "StaffRole",
     "StaffUser",
+    "StockExpectation",
+    "StockLevel",
+    "StockReceipt",
     "TariffPlan",
     "TaskStatus",
+    "Warehouse",
 ]
