@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.crypto import EncryptedText
@@ -58,6 +58,8 @@ class PortalUser(_Account, Base):
     role: Mapped[PortalRole] = mapped_column(_enum(PortalRole, "portal_role"))
     # A fleet admin limited to one subtree of the department tree; None = the whole company.
     scope_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"))
+    # May approve the customer's orders above the contract's approval threshold.
+    can_approve_orders: Mapped[bool] = mapped_column(default=False, server_default=false())
     # For role employee: the person in the company's employee register whose lines they see.
     employee_id: Mapped[int | None] = mapped_column(
         ForeignKey("employee.id", ondelete="SET NULL"), index=True
