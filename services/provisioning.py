@@ -174,6 +174,10 @@ def carry_out(session: Session, req: ProvisioningRequest, gateway: NetworkGatewa
     req.completed_at = utcnow()
     req.claimed_until = None
     req.last_error = None
+    if req.action == "activate" and req.params.get("order_line_id"):
+        from services import orders  # orders build on provisioning, not the other way round
+
+        orders.activation_confirmed(session, int(req.params["order_line_id"]))
     audit.record(
         session,
         Actor.system("network"),

@@ -1,0 +1,391 @@
+"""Stock: receiving deliveries and serving the back-order queue, fairly and never twice.
+
+- ``receive`` records a delivery once per ``(source, reference)`` and adds it to ``on_hand``;
+  after the commit a drain job for the product is enqueued.
+- ``allocate_next`` is one allocation in one transaction: it locks the product's stock rows
+  (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so other workers take other products; SQLite's
+  ``BEGIN IMMEDIATE`` serialises writers), takes the oldest waiting line of the product by
+  ``(queued_at, id)`` and gives it what is available, partially if it must. Strict FIFO: a line
+  never jumps one that waits longer. Guarded updates (``reserved + n <= on_hand``,
+  ``allocated_qty + n <= quantity``) and the table constraints make double allocation
+  impossible even if the locking were wrong.
+- ``drain`` repeats ``allocate_next`` until nothing more can be served; the periodic sweep finds
+  products whose drain was lost (a killed worker, a flushed Redis) and drains them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core import aftercommit
+from core.i18n import _l
+from models import (
+    Allocation,
+    OrderLine,
+    OrderLineState,
+    Product,
+    StockExpectation,
+    StockLevel,
+    StockReceipt,
+    Warehouse,
+)
+from models.base import utcnow
+from services import ServiceError, audit
+from services.audit import Actor
+from workers import queues
+
+MAX_RECEIPT = 100_000
+
+
+def enqueue_drain(session: Session, product_id: int) -> None:
+    aftercommit.enqueue(
+        session, queues.BACKORDERS, "workers.stock_jobs.drain_product", product_id, job_timeout=3600
+    )
+
+
+def _level(session: Session, product_id: int, warehouse_id: int) -> StockLevel:
+    level = session.scalar(
+        select(StockLevel).where(
+            StockLevel.product_id == product_id, StockLevel.warehouse_id == warehouse_id
+        )
+    )
+    if level is not None:
+        return level
+    try:
+        with session.begin_nested():
+            level = StockLevel(
+                product_id=product_id, warehouse_id=warehouse_id, on_hand=0, reserved=0
+            )
+            session.add(level)
+            session.flush()
+    except IntegrityError:  # created meanwhile by another receipt
+        level = session.scalar(
+            select(StockLevel).where(
+                StockLevel.product_id == product_id, StockLevel.warehouse_id == warehouse_id
+            )
+        )
+    return level
+
+
+def receive(
+    session: Session,
+    actor: Actor,
+    *,
+    product: Product,
+    warehouse: Warehouse,
+    quantity: int,
+    source: str,
+    reference: str,
+) -> tuple[StockReceipt, bool]:
+    """Record a delivery. Returns (receipt, created); a repeated reference changes nothing."""
+    reference = (reference or "").strip()
+    if not reference:
+        raise ServiceError(_l("Enter the delivery document number."), field="reference")
+    if not isinstance(quantity, int) or quantity <= 0 or quantity > MAX_RECEIPT:
+        raise ServiceError(
+            _l("The quantity must be a whole number from 1 to 100 000."), field="quantity"
+        )
+    if not warehouse.is_active:
+        raise ServiceError(_l("This warehouse is closed."), field="warehouse_id")
+    existing = session.scalar(
+        select(StockReceipt).where(
+            StockReceipt.source == source, StockReceipt.reference == reference
+        )
+    )
+    if existing is not None:
+        return existing, False
+    try:
+        with session.begin_nested():
+            receipt = StockReceipt(
+                product_id=product.id,
+                warehouse_id=warehouse.id,
+                quantity=quantity,
+                source=source,
+                reference=reference,
+                received_by=actor.label,
+            )
+            session.add(receipt)
+            session.flush()
+    except IntegrityError:  # the same delivery arrived concurrently
+        existing = session.scalar(
+            select(StockReceipt).where(
+                StockReceipt.source == source, StockReceipt.reference == reference
+            )
+        )
+        return existing, False
+    level = _level(session, product.id, warehouse.id)
+    session.execute(
+        update(StockLevel)
+        .where(StockLevel.id == level.id)
+        .values(on_hand=StockLevel.on_hand + quantity, updated_at=utcnow())
+    )
+    _close_expectations(session, product.id, warehouse.id, quantity)
+    audit.record(
+        session,
+        actor,
+        "stock.received",
+        object_type="product",
+        object_id=product.id,
+        after={
+            "warehouse": warehouse.code,
+            "quantity": quantity,
+            "source": source,
+            "reference": reference,
+        },
+    )
+    enqueue_drain(session, product.id)
+    return receipt, True
+
+
+def _close_expectations(session: Session, product_id: int, warehouse_id: int, qty: int) -> None:
+    """A delivery fulfils the oldest expected deliveries it covers."""
+    for exp in session.scalars(
+        select(StockExpectation)
+        .where(
+            StockExpectation.product_id == product_id,
+            StockExpectation.warehouse_id == warehouse_id,
+            StockExpectation.is_open.is_(True),
+        )
+        .order_by(StockExpectation.expected_on)
+    ):
+        if qty <= 0:
+            break
+        taken = min(qty, exp.quantity)
+        qty -= taken
+        exp.quantity -= taken
+        if exp.quantity == 0:
+            exp.quantity = taken  # keep the record of what was expected
+            exp.is_open = False
+
+
+# --- allocation ------------------------------------------------------------------------------
+
+BUSY = "busy"
+
+
+def _lock_levels(session: Session, product_id: int) -> list[StockLevel] | str:
+    """The product's stock rows, locked for this transaction; BUSY if a drain holds them."""
+    where = (StockLevel.product_id == product_id, Warehouse.is_active.is_(True))
+    query = (
+        select(StockLevel)
+        .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+        .where(*where)
+        .order_by(Warehouse.priority, StockLevel.id)
+        .execution_options(populate_existing=True)
+    )
+    if session.get_bind().dialect.name != "postgresql":
+        return list(session.scalars(query))  # BEGIN IMMEDIATE already serialises writers
+    total = session.scalar(
+        select(func.count())
+        .select_from(StockLevel)
+        .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+        .where(*where)
+    )
+    levels = list(session.scalars(query.with_for_update(skip_locked=True, of=StockLevel)))
+    return levels if len(levels) == total else BUSY
+
+
+def _head(session: Session, product_id: int) -> OrderLine | None:
+    query = (
+        select(OrderLine)
+        .where(OrderLine.product_id == product_id, OrderLine.state == OrderLineState.waiting)
+        .order_by(OrderLine.queued_at, OrderLine.id)
+        .limit(1)
+        .execution_options(populate_existing=True)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return session.scalar(query)
+
+
+@dataclass
+class Allocated:
+    order_line_id: int
+    order_id: int
+    quantity: int
+    complete: bool
+
+
+def allocate_next(session: Session, product_id: int) -> Allocated | str | None:
+    """One allocation. Returns what was allocated, None if nothing more can be served now,
+    or BUSY if another drain holds the product (that drain serves it)."""
+    levels = _lock_levels(session, product_id)
+    if levels == BUSY:
+        return BUSY
+    if not levels or sum(lv.available for lv in levels) <= 0:
+        return None
+    line = _head(session, product_id)
+    if line is None:
+        return None
+    want = line.quantity - line.allocated_qty
+    given = 0
+    for level in levels:
+        take = min(level.available, want - given)
+        if take <= 0:
+            continue
+        done = session.execute(
+            update(StockLevel)
+            .where(StockLevel.id == level.id, StockLevel.reserved + take <= StockLevel.on_hand)
+            .values(reserved=StockLevel.reserved + take, updated_at=utcnow())
+        ).rowcount
+        if done != 1:  # cannot happen under the lock; refuse rather than over-allocate
+            raise RuntimeError("stock changed under the allocation lock")
+        session.add(Allocation(order_line_id=line.id, stock_level_id=level.id, quantity=take))
+        given += take
+        if given == want:
+            break
+    if given == 0:
+        return None
+    done = session.execute(
+        update(OrderLine)
+        .where(
+            OrderLine.id == line.id,
+            OrderLine.state == OrderLineState.waiting,
+            OrderLine.allocated_qty + given <= OrderLine.quantity,
+        )
+        .values(
+            allocated_qty=OrderLine.allocated_qty + given,
+            updated_at=utcnow(),
+            state=OrderLineState.allocated if given == want else OrderLineState.waiting,
+        )
+    ).rowcount
+    if done != 1:
+        raise RuntimeError("order line changed under the allocation lock")
+    session.flush()
+    return Allocated(line.id, line.order_id, given, given == want)
+
+
+def release_line(session: Session, line: OrderLine) -> int:
+    """A cancelled line gives its reserved, unshipped units back. Returns units returned."""
+    returned = 0
+    for alloc in session.scalars(
+        select(Allocation)
+        .where(Allocation.order_line_id == line.id, Allocation.released_at.is_(None))
+        .order_by(Allocation.id)
+    ):
+        session.execute(
+            update(StockLevel)
+            .where(StockLevel.id == alloc.stock_level_id)
+            .values(reserved=StockLevel.reserved - alloc.quantity, updated_at=utcnow())
+        )
+        alloc.released_at = utcnow()
+        returned += alloc.quantity
+    if returned and line.product_id:
+        enqueue_drain(session, line.product_id)
+    session.flush()
+    return returned
+
+
+def ship_line(session: Session, line: OrderLine) -> None:
+    """The warehouse shipped the line's allocated units: they leave stock."""
+    to_ship = line.allocated_qty - line.shipped_qty
+    if to_ship <= 0:
+        return
+    for alloc in session.scalars(
+        select(Allocation).where(
+            Allocation.order_line_id == line.id, Allocation.released_at.is_(None)
+        )
+    ):
+        session.execute(
+            update(StockLevel)
+            .where(StockLevel.id == alloc.stock_level_id)
+            .values(
+                on_hand=StockLevel.on_hand - alloc.quantity,
+                reserved=StockLevel.reserved - alloc.quantity,
+                updated_at=utcnow(),
+            )
+        )
+        alloc.released_at = utcnow()
+    line.shipped_qty = line.allocated_qty
+    session.flush()
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def available(session: Session, product_ids: list[int]) -> dict[int, int]:
+    if not product_ids:
+        return {}
+    rows = session.execute(
+        select(StockLevel.product_id, func.sum(StockLevel.on_hand - StockLevel.reserved))
+        .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+        .where(StockLevel.product_id.in_(product_ids), Warehouse.is_active.is_(True))
+        .group_by(StockLevel.product_id)
+    )
+    return {pid: int(n or 0) for pid, n in rows}
+
+
+def waiting_units(session: Session, product_ids: list[int]) -> dict[int, int]:
+    if not product_ids:
+        return {}
+    rows = session.execute(
+        select(OrderLine.product_id, func.sum(OrderLine.quantity - OrderLine.allocated_qty))
+        .where(OrderLine.product_id.in_(product_ids), OrderLine.state == OrderLineState.waiting)
+        .group_by(OrderLine.product_id)
+    )
+    return {pid: int(n or 0) for pid, n in rows}
+
+
+def queue_position(session: Session, line: OrderLine) -> tuple[int, int] | None:
+    """(position, units waiting ahead) of a waiting line in its product's queue; 1 = next."""
+    if line.state != OrderLineState.waiting or line.queued_at is None:
+        return None
+    ahead = (OrderLine.queued_at < line.queued_at) | (
+        (OrderLine.queued_at == line.queued_at) & (OrderLine.id < line.id)
+    )
+    count, units = session.execute(
+        select(
+            func.count(), func.coalesce(func.sum(OrderLine.quantity - OrderLine.allocated_qty), 0)
+        ).where(
+            OrderLine.product_id == line.product_id,
+            OrderLine.state == OrderLineState.waiting,
+            ahead,
+        )
+    ).one()
+    return int(count) + 1, int(units)
+
+
+def expected_date(session: Session, product_id: int, units_needed: int) -> date | None:
+    """When enough expected deliveries will have arrived to cover ``units_needed`` units."""
+    total = 0
+    for exp in session.scalars(
+        select(StockExpectation)
+        .where(StockExpectation.product_id == product_id, StockExpectation.is_open.is_(True))
+        .order_by(StockExpectation.expected_on)
+    ):
+        total += exp.quantity
+        if total >= units_needed:
+            return exp.expected_on
+    return None
+
+
+def products_to_drain(session: Session) -> list[int]:
+    """For the sweep: products with free stock and waiting lines, or undrained receipts."""
+    free = (
+        select(StockLevel.product_id)
+        .group_by(StockLevel.product_id)
+        .having(func.sum(StockLevel.on_hand - StockLevel.reserved) > 0)
+    )
+    waiting = select(OrderLine.product_id).where(OrderLine.state == OrderLineState.waiting)
+    rows = set(session.scalars(free.where(StockLevel.product_id.in_(waiting))))
+    rows |= set(
+        session.scalars(select(StockReceipt.product_id).where(StockReceipt.drained_at.is_(None)))
+    )
+    return sorted(rows)
+
+
+def mark_drained(session: Session, product_id: int, started_at) -> None:
+    session.execute(
+        update(StockReceipt)
+        .where(
+            StockReceipt.product_id == product_id,
+            StockReceipt.drained_at.is_(None),
+            StockReceipt.received_at <= started_at,
+        )
+        .values(drained_at=utcnow())
+    )
