@@ -28,6 +28,11 @@ def add(session: Session, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> 
     session.info.setdefault(_KEY, []).append((fn, args, kwargs))
 
 
+def discard(session: Session) -> None:
+    """Drop the work registered so far (it will not run at the next commit)."""
+    session.info.pop(_KEY, None)
+
+
 def pending(session: Session) -> list:
     return list(session.info.get(_KEY, ()))
 

@@ -10,8 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Customer
+from core import aftercommit
+from services.demo.commerce import load_commerce
 from services.demo.fleet import load_fleets
 from services.demo.people import load_people
+from services.demo.stock import load_stock
 
 
 def load_demo(session: Session, password: str, *, if_empty: bool = False) -> str:
@@ -21,5 +24,10 @@ def load_demo(session: Session, password: str, *, if_empty: bool = False) -> str
         raise SystemExit("The database already has customers; load the demo into an empty one.")
     customers, report = load_people(session, password)
     report += "\n" + load_fleets(session, customers)
+    report += "\n" + load_stock(session)
+    report += "\n" + load_commerce(session, customers)
     session.flush()
+    # Nothing needs a job now (no stock for the waiting orders); the sweeps look after the
+    # rest once a worker runs, so loading the demo does not need Redis.
+    aftercommit.discard(session)
     return report

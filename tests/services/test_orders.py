@@ -1,0 +1,158 @@
+"""Placing orders from the customer's offer: prices, approval, activation, cancellation."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from models import (
+    Line,
+    LineStatus,
+    NumberStatus,
+    OrderLineState,
+    OrderState,
+    PoolNumber,
+    PortalRole,
+    ProvisioningRequest,
+)
+from models.base import utcnow
+from services import ServiceError, orders
+from services import contracts as ct
+from services.audit import Actor
+from services.fleet import FleetScope
+from tests.factories import make_customer, make_portal_user, make_staff, make_unit
+from tests.fleet_factories import make_handset, make_line, make_tariff
+
+STAFF = Actor("staff", 1, "opiekun@operator.example")
+
+
+@pytest.fixture
+def shop(db):
+    customer = make_customer(db)
+    unit = make_unit(db, customer, "Centrala")
+    tariff = make_tariff(db, fee="49.99")
+    phone = make_handset(db, price="3000.00")
+    other = make_handset(db, price="100.00")
+    contract = ct.create_draft(
+        db, STAFF, customer, valid_from=utcnow().date() - timedelta(1), valid_to=None
+    )
+    version = ct.versions(db, contract)[0]
+    ct.set_item(db, STAFF, contract, version, tariff=tariff, price=Decimal("40.00"))
+    ct.set_item(db, STAFF, contract, version, product=phone, price=Decimal("2500.00"))
+    ct.update_terms(
+        db,
+        STAFF,
+        contract,
+        version,
+        subsidy_budget=Decimal("0"),
+        approval_threshold=Decimal("6000"),
+        repair_time_hours=None,
+        response_time_hours=None,
+        tariff_discount_percent=Decimal("0"),
+        handset_discount_percent=Decimal("0"),
+        accessory_discount_percent=Decimal("0"),
+    )
+    ct.activate(db, STAFF, contract)
+    buyer = make_portal_user(db, customer)
+    approver = make_portal_user(db, customer, can_approve_orders=True)
+    db.add(PoolNumber(msisdn="+48512000111", status=NumberStatus.free))
+    db.flush()
+    make_staff(db)
+    return {
+        "customer": customer,
+        "unit": unit,
+        "tariff": tariff,
+        "phone": phone,
+        "other": other,
+        "buyer": buyer,
+        "approver": approver,
+        "scope": FleetScope(customer.id),
+    }
+
+
+def _place(db, s, items, user=None):
+    user = user or s["buyer"]
+    return orders.place_order(
+        db, Actor("portal", user.id, user.email), s["customer"], s["scope"], items, placed_by=user
+    )
+
+
+def test_order_uses_contract_prices_and_joins_the_queue(db, shop):
+    order = _place(db, shop, [orders.CartItem("handset", 2, product_id=shop["phone"].id)])
+    assert order.total_net == Decimal("5000.00")
+    assert order.state == OrderState.inProgress
+    [line] = orders._lines(db, order)
+    assert line.unit_price == Decimal("2500.00") and line.list_price == Decimal("3000.00")
+    assert line.state == OrderLineState.waiting and line.queued_at is not None
+
+
+def test_products_outside_the_offer_are_refused(db, shop):
+    with pytest.raises(ServiceError, match="not in your offer"):
+        _place(db, shop, [orders.CartItem("handset", 1, product_id=shop["other"].id)])
+    with pytest.raises(ServiceError, match="quantity"):
+        _place(db, shop, [orders.CartItem("handset", 0, product_id=shop["phone"].id)])
+    with pytest.raises(ServiceError, match="empty"):
+        _place(db, shop, [])
+
+
+def test_order_above_threshold_waits_for_another_approver(db, shop):
+    order = _place(db, shop, [orders.CartItem("handset", 3, product_id=shop["phone"].id)])
+    assert order.state == OrderState.pending and order.requires_approval
+    assert orders._lines(db, order)[0].state == OrderLineState.acknowledged
+    with pytest.raises(ServiceError, match="may not approve"):
+        orders.approve(db, STAFF, order, shop["buyer"])
+    orders.approve(db, STAFF, order, shop["approver"])
+    assert order.state == OrderState.inProgress
+    assert orders._lines(db, order)[0].state == OrderLineState.waiting
+
+
+def test_activation_takes_a_number_and_waits_for_the_network(db, shop):
+    order = _place(
+        db,
+        shop,
+        [
+            orders.CartItem(
+                "activation",
+                tariff_id=shop["tariff"].id,
+                params={
+                    "unit_id": shop["unit"].id,
+                    "employee_name": "Ola Nowak",
+                    "employee_email": "ola.nowak@firma.example",
+                },
+            )
+        ],
+    )
+    [line] = orders._lines(db, order)
+    assert line.state == OrderLineState.inProgress
+    new = db.get(Line, line.line_id)
+    assert new.status == LineStatus.pendingActive and new.msisdn == "+48512000111"
+    req = db.scalar(select(ProvisioningRequest).where(ProvisioningRequest.line_id == new.id))
+    assert req.action == "activate"
+    orders.cancel_line(db, STAFF, line)
+    assert (
+        db.scalar(select(PoolNumber.status).where(PoolNumber.msisdn == "+48512000111"))
+        == NumberStatus.free
+    )
+    assert order.state == OrderState.cancelled
+
+
+def test_exchange_needs_an_active_line_in_scope(db, shop):
+    other_unit = make_unit(db, shop["customer"], "Oddział")
+    line = make_line(db, shop["customer"], other_unit, shop["tariff"])
+    scoped = make_portal_user(db, shop["customer"], PortalRole.fleet_admin, scope_unit=shop["unit"])
+    with pytest.raises(ServiceError, match="active line"):
+        orders.place_order(
+            db,
+            STAFF,
+            shop["customer"],
+            FleetScope(shop["customer"].id, unit_path=shop["unit"].path),
+            [orders.CartItem("exchange", product_id=shop["phone"].id, line_id=line.id)],
+            placed_by=scoped,
+        )
+    order = _place(
+        db, shop, [orders.CartItem("exchange", product_id=shop["phone"].id, line_id=line.id)]
+    )
+    assert orders._lines(db, order)[0].line_id == line.id
