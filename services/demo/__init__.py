@@ -9,8 +9,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Customer
 from core import aftercommit
+from models import Customer
 from services.demo.commerce import load_commerce
 from services.demo.fleet import load_fleets
 from services.demo.people import load_people
