@@ -18,6 +18,7 @@ PUBLIC_ENDPOINTS = {
     "static",
     "healthz",
     "set_language",
+    "warehouse_api.receipts",
 }
 
 
@@ -33,9 +34,13 @@ def create_app(rt: Runtime | None = None) -> Flask:
     from admin_console.mail.views import bp as mail_bp
     from admin_console.reports.views import bp as reports_bp
     from admin_console.staff.views import bp as staff_bp
+    from admin_console.warehouse_api import bp as warehouse_api_bp
 
     for bp in (auth_bp, customers_bp, contracts_bp, catalog_bp, mail_bp, reports_bp, staff_bp):
         app.register_blueprint(bp)
+    # Machine-to-machine: token instead of a staff session, so no CSRF token either.
+    app.extensions["csrf"].exempt(warehouse_api_bp)
+    app.register_blueprint(warehouse_api_bp)
     app.add_url_rule("/", "index", view_func=app.view_functions["customers.index"])
 
     @app.before_request

@@ -109,6 +109,45 @@ def demo_load(if_empty: bool) -> None:
     click.echo(report)
 
 
+# --- warehouse simulator ------------------------------------------------------------------
+
+
+@cli.group()
+def warehouse() -> None:
+    """The warehouse simulator: report deliveries as the ERP would."""
+
+
+@warehouse.command("deliver")
+@click.argument("sku")
+@click.argument("quantity", type=click.IntRange(1, 100_000))
+@click.option("--warehouse", "code", default="STR", show_default=True)
+@click.option("--reference", default=None, help="Delivery document number (default: next W-SIM).")
+@with_appcontext
+def warehouse_deliver(sku: str, quantity: int, code: str, reference: str | None) -> None:
+    """Deliver QUANTITY units of SKU: stock is received and the back-order queue drained."""
+    from sqlalchemy import func, select
+
+    from integrations.warehouse import SimulatedWarehouse
+    from models import StockReceipt
+    from services import ServiceError, stock
+    from services.audit import Actor
+
+    rt = _runtime()
+    with rt.db.session_scope() as s:
+        start = (s.scalar(select(func.count()).select_from(StockReceipt)) or 0) + 1
+        notice = SimulatedWarehouse(start).notice(sku, quantity, code, reference)
+        try:
+            [result] = stock.receive_notices(
+                s, Actor.system("warehouse-simulator"), [notice], "warehouse"
+            )
+        except ServiceError as exc:
+            raise click.ClickException(exc.text) from exc
+    state = "recorded" if result["created"] else "already recorded earlier (nothing added)"
+    click.echo(
+        f"Delivery {notice.reference}: {quantity} x {notice.sku} to {notice.warehouse} {state}."
+    )
+
+
 # --- workers ------------------------------------------------------------------------------
 
 

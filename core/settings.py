@@ -39,6 +39,7 @@ class Settings:
     files_path: Path = field(default_factory=Path)
     default_locale: str = "pl"
     timezone: str = "Europe/Warsaw"
+    warehouse_api_token: str | None = None
 
     @property
     def embedded_redis(self) -> bool:
@@ -98,6 +99,13 @@ def _decode_data_key(raw: str, origin: str) -> bytes:
             "print(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())')."
         )
     return raw.encode()
+
+
+def _token(env: dict, name: str) -> str | None:
+    value = env.get(name) or None
+    if value is not None and len(value) < 24:
+        raise ConfigError(f"{name} must be at least 24 characters long.")
+    return value
 
 
 def load_settings(env: dict | None = None) -> Settings:
@@ -166,4 +174,5 @@ def load_settings(env: dict | None = None) -> Settings:
         secure_cookies=_bool(env, "SECURE_COOKIES", not database_url.startswith("sqlite")),
         files_path=files_path,
         default_locale=locale,
+        warehouse_api_token=_token(env, "WAREHOUSE_API_TOKEN"),
     )

@@ -16,6 +16,7 @@ from flask import (
     Flask,
     current_app,
     g,
+    has_request_context,
     jsonify,
     redirect,
     render_template,
@@ -87,6 +88,8 @@ def safe_next(target: str | None, fallback: str) -> str:
 
 
 def _select_locale() -> str:
+    if not has_request_context():  # jobs and commands: the installation's default
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     lang = session.get("lang")
     if lang in LANGUAGES:
         return lang

@@ -389,3 +389,50 @@ def mark_drained(session: Session, product_id: int, started_at) -> None:
         )
         .values(drained_at=utcnow())
     )
+
+
+def receive_notices(session: Session, actor: Actor, notices, source: str) -> list[dict]:
+    """Apply delivery notices all-or-nothing; repeated references are reported, not re-added.
+
+    Returns one dict per notice: reference, sku, quantity, created (False: seen before).
+    Raises ServiceError listing every notice that cannot be applied.
+    """
+    if not notices:
+        raise ServiceError(_l("There are no deliveries to record."))
+    skus = {n.sku for n in notices}
+    codes = {n.warehouse for n in notices}
+    products = {p.sku: p for p in session.scalars(select(Product).where(Product.sku.in_(skus)))}
+    warehouses = {
+        w.code: w for w in session.scalars(select(Warehouse).where(Warehouse.code.in_(codes)))
+    }
+    problems = []
+    for n in notices:
+        if n.sku not in products:
+            problems.append(f"{n.reference}: SKU {n.sku}")
+        if n.warehouse not in warehouses or not warehouses[n.warehouse].is_active:
+            problems.append(f"{n.reference}: {n.warehouse}")
+    if problems:
+        raise ServiceError(
+            _l("Unknown products or warehouses: %(list)s", list=", ".join(problems[:20]))
+        )
+    results = []
+    for n in notices:
+        receipt, created = receive(
+            session,
+            actor,
+            product=products[n.sku],
+            warehouse=warehouses[n.warehouse],
+            quantity=n.quantity,
+            source=source,
+            reference=n.reference,
+        )
+        results.append(
+            {
+                "reference": n.reference,
+                "sku": n.sku,
+                "quantity": n.quantity,
+                "created": created,
+                "receipt_id": receipt.id,
+            }
+        )
+    return results

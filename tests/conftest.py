@@ -28,6 +28,7 @@ from core.settings import load_settings
 from models import Base
 
 ROOT = Path(__file__).resolve().parent.parent
+WAREHOUSE_TOKEN = "test-warehouse-token-0123456789"
 
 
 def _postgres_schema_url(url: str) -> tuple[str, str]:
@@ -50,6 +51,7 @@ def test_env():
         "DATA_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         "MAIL_BACKEND": "outbox",
         "SECURE_COOKIES": "false",
+        "WAREHOUSE_API_TOKEN": WAREHOUSE_TOKEN,
     }
     schema = None
     raw_db = os.environ.get("TEST_DATABASE_URL")
