@@ -393,9 +393,19 @@ def activation_confirmed(session: Session, order_line_id: int) -> None:
 
 def allocated(session: Session, result: stock.Allocated) -> None:
     """After a drain gave units to a line: order state, and tell whoever ordered."""
-    line = session.get(OrderLine, result.order_line_id)
-    order = session.get(Order, result.order_id)
-    update_state(session, order)
+    from models import Product
+
+    line, order, product_name, email = session.execute(
+        select(OrderLine, Order, Product.name, PortalUser.email)
+        .join(Order, Order.id == OrderLine.order_id)
+        .join(Product, Product.id == OrderLine.product_id)
+        .outerjoin(
+            PortalUser, (PortalUser.id == Order.placed_by_id) & PortalUser.is_active.is_(True)
+        )
+        .where(OrderLine.id == result.order_line_id)
+    ).one()
+    if order.state == OrderState.inProgress or result.complete:
+        update_state(session, order)
     audit.record(
         session,
         Actor.system("backorders"),
@@ -405,21 +415,17 @@ def allocated(session: Session, result: stock.Allocated) -> None:
         object_id=order.id,
         after={"line": line.id, "quantity": result.quantity, "complete": result.complete},
     )
-    user = session.get(PortalUser, order.placed_by_id) if order.placed_by_id else None
-    if user is not None and user.is_active:
-        from models import Product
-
-        product = session.get(Product, line.product_id)
+    if email:
         waiting = line.quantity - line.allocated_qty
         body = (
             f"Dobra wiadomość: do zamówienia {order.number} przydzieliliśmy "
-            f"{result.quantity} szt. {product.name}."
+            f"{result.quantity} szt. {product_name}."
         )
         if waiting:
             body += f" Na pozostałe {waiting} szt. nadal czekasz w kolejce."
         mail.queue_mail(
             session,
-            user.email,
+            email,
             f"Zamówienie {order.number}: towar przydzielony",
             body,
             customer_id=order.customer_id,

@@ -166,28 +166,25 @@ def _close_expectations(session: Session, product_id: int, warehouse_id: int, qt
 # --- allocation ------------------------------------------------------------------------------
 
 BUSY = "busy"
+DRAIN_LOCK_CLASS = 7001  # advisory-lock namespace of back-order drains
 
 
 def _lock_levels(session: Session, product_id: int) -> list[StockLevel] | str:
     """The product's stock rows, locked for this transaction; BUSY if a drain holds them."""
-    where = (StockLevel.product_id == product_id, Warehouse.is_active.is_(True))
     query = (
         select(StockLevel)
         .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
-        .where(*where)
+        .where(StockLevel.product_id == product_id, Warehouse.is_active.is_(True))
         .order_by(Warehouse.priority, StockLevel.id)
         .execution_options(populate_existing=True)
     )
     if session.get_bind().dialect.name != "postgresql":
         return list(session.scalars(query))  # BEGIN IMMEDIATE already serialises writers
-    total = session.scalar(
-        select(func.count())
-        .select_from(StockLevel)
-        .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
-        .where(*where)
-    )
-    levels = list(session.scalars(query.with_for_update(skip_locked=True, of=StockLevel)))
-    return levels if len(levels) == total else BUSY
+    # One drain per product at a time: a transaction-scoped advisory lock, taken or not at
+    # once; then the rows themselves, which a receipt may hold for a moment.
+    if not session.scalar(select(func.pg_try_advisory_xact_lock(DRAIN_LOCK_CLASS, product_id))):
+        return BUSY
+    return list(session.scalars(query.with_for_update(of=StockLevel)))
 
 
 def _head(session: Session, product_id: int) -> OrderLine | None:
