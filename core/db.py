@@ -76,8 +76,12 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
-    def new_session(self) -> Session:
-        s = self.session_factory()
+    def new_session(self, read_only: bool = False) -> Session:
+        """A session; ``read_only`` (page views) does not take SQLite's write lock up front."""
+        if read_only and self.is_sqlite and self.session_factory.kw.get("bind") is self.engine:
+            s = self.session_factory(bind=self.engine.execution_options(sqlite_begin="DEFERRED"))
+        else:
+            s = self.session_factory()
         s.info.update(self.session_info)
         return s
 

@@ -51,7 +51,9 @@ def runtime() -> Runtime:
 def db() -> Session:
     """The request's session, opened on first use and closed at teardown."""
     if "db" not in g:
-        g.db = runtime().db.new_session()
+        # Reading a page must not queue behind writers on SQLite; a write in a GET request is
+        # still possible (SQLite upgrades the lock), it just is not reserved in advance.
+        g.db = runtime().db.new_session(read_only=request.method in ("GET", "HEAD"))
     return g.db
 
 
