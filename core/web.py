@@ -30,6 +30,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+from werkzeug.routing import IntegerConverter
 
 from core.runtime import Runtime
 from core.settings import PROJECT_ROOT
@@ -166,6 +167,15 @@ def _error_page(code: int, title, message):
     return handler
 
 
+class BoundedInt(IntegerConverter):
+    """Ids in URLs: 1 … 2^63-1, so an absurd number is a plain 404, never a database error."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 def create_flask_app(import_name: str, rt: Runtime, realm: str, cookie_path: str) -> Flask:
     app = Flask(
         import_name,
@@ -173,6 +183,7 @@ def create_flask_app(import_name: str, rt: Runtime, realm: str, cookie_path: str
         static_folder=str(PROJECT_ROOT / "static"),
         instance_path=str(rt.settings.instance_path),
     )
+    app.url_map.converters["int"] = BoundedInt
     settings = rt.settings
     # Each app signs its cookie with its own key, so one app's cookie means nothing to the other.
     app.secret_key = hmac.new(
