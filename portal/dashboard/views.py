@@ -5,9 +5,9 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from core.web import db
-from models import OrgUnit, PortalUser
+from models import PortalUser
 from portal import scope
-from services.orgtree import ancestors, build_tree
+from services.orgtree import build_tree
 
 bp = Blueprint("dashboard", __name__)
 
@@ -28,19 +28,4 @@ def index():
         tree=build_tree(units),
         unit_count=len(units),
         user_count=user_count,
-    )
-
-
-@bp.route("/units/<int:unit_id>")
-@login_required
-def unit(unit_id: int):
-    unit = scope.unit_or_404(current_user, unit_id)
-    children = list(
-        db().scalars(
-            scope.units(current_user).where(OrgUnit.parent_id == unit.id).order_by(OrgUnit.name)
-        )
-    )
-    crumbs = [u for u in ancestors(db(), unit) if scope.is_visible(current_user, u)]
-    return render_template(
-        "portal/dashboard/unit.html", unit=unit, children=children, breadcrumbs=crumbs
     )
