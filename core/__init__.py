@@ -1,0 +1,1 @@
+"""Glue every entry point shares: settings, database, Redis and queues, mail, files, i18n."""
