@@ -176,7 +176,9 @@ def worker(burst: bool, simple: bool, queue_names: str | None, name: str | None)
         worker_ttl=30,
         maintenance_interval=5,
     )
-    w.work(burst=burst, logging_level="INFO")
+    # with_scheduler: RQ moves due retries (Retry intervals) back to their queues; it takes a
+    # lock per queue, so any number of workers may run it.
+    w.work(burst=burst, logging_level="INFO", with_scheduler=True)
 
 
 @cli.command()

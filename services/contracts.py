@@ -8,11 +8,10 @@ from a date, and that copy is what the account manager edits until it takes effe
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from core.i18n import _l
 from models import (
@@ -22,14 +21,47 @@ from models import (
     ContractState,
     ContractVersion,
     Customer,
-    Product,
-    TariffPlan,
 )
 from models.base import utcnow
 from services import ServiceError, audit
 from services.audit import Actor
+from services.contract_terms import (
+    KEEP,
+    check_dates,
+    remove_item,
+    set_item,
+    update_terms,
+)
+from services.contract_versions import (
+    BUSINESS_TZ,
+    active_contract,
+    editable_version,
+    items_of,
+    today,
+    version_in_force,
+    versions,
+)
 
-PERCENT_MAX = Decimal("100")
+__all__ = [
+    "BUSINESS_TZ",
+    "KEEP",
+    "activate",
+    "active_contract",
+    "amend",
+    "create_draft",
+    "editable_version",
+    "expire_due",
+    "items_of",
+    "remove_item",
+    "set_item",
+    "terminate",
+    "today",
+    "update_terms",
+    "version_in_force",
+    "versions",
+]
+
+NUMBER_ATTEMPTS = 5
 
 
 def next_number(session: Session, on: date) -> str:
@@ -50,17 +82,24 @@ def create_draft(
     valid_to: date | None,
     staff_user_id: int | None = None,
 ) -> Contract:
-    _check_dates(valid_from, valid_to)
-    contract = Contract(
-        number=next_number(session, valid_from),
-        customer_id=customer.id,
-        state=ContractState.draft,
-        valid_from=valid_from,
-        valid_to=valid_to,
-        created_by_id=staff_user_id,
-    )
-    session.add(contract)
-    session.flush()
+    check_dates(valid_from, valid_to)
+    for attempt in range(NUMBER_ATTEMPTS):
+        contract = Contract(
+            number=next_number(session, valid_from),
+            customer_id=customer.id,
+            state=ContractState.draft,
+            valid_from=valid_from,
+            valid_to=valid_to,
+            created_by_id=staff_user_id,
+        )
+        try:
+            with session.begin_nested():
+                session.add(contract)
+                session.flush()
+            break
+        except IntegrityError:  # a concurrent draft took the number: take the next one
+            if attempt == NUMBER_ATTEMPTS - 1:
+                raise
     version = ContractVersion(
         contract_id=contract.id, number=1, effective_from=valid_from, created_by_id=staff_user_id
     )
@@ -79,225 +118,6 @@ def create_draft(
         },
     )
     return contract
-
-
-def _check_dates(valid_from: date | None, valid_to: date | None) -> None:
-    if valid_from is None:
-        raise ServiceError(_l("Enter the date the contract starts."), field="valid_from")
-    if valid_to is not None and valid_to < valid_from:
-        raise ServiceError(_l("The end date is before the start date."), field="valid_to")
-
-
-def versions(session: Session, contract: Contract) -> list[ContractVersion]:
-    return list(
-        session.scalars(
-            select(ContractVersion)
-            .where(ContractVersion.contract_id == contract.id)
-            .options(selectinload(ContractVersion.items))
-            .order_by(ContractVersion.number)
-        )
-    )
-
-
-def items_of(session: Session, version: ContractVersion) -> list[ContractItem]:
-    """The version's items, read from the database (never a stale loaded collection)."""
-    return list(
-        session.scalars(
-            select(ContractItem)
-            .where(ContractItem.version_id == version.id)
-            .order_by(ContractItem.id)
-        )
-    )
-
-
-def version_in_force(session: Session, contract: Contract, on: date) -> ContractVersion | None:
-    """The latest version effective on ``on`` (what invoices and orders of that day use)."""
-    return session.scalar(
-        select(ContractVersion)
-        .where(ContractVersion.contract_id == contract.id, ContractVersion.effective_from <= on)
-        .order_by(ContractVersion.number.desc())
-        .limit(1)
-    )
-
-
-def editable_version(session: Session, contract: Contract) -> ContractVersion | None:
-    """The version that may still change: a draft's only version, or a future amendment."""
-    latest = session.scalar(
-        select(ContractVersion)
-        .where(ContractVersion.contract_id == contract.id)
-        .order_by(ContractVersion.number.desc())
-        .limit(1)
-    )
-    if latest is None:
-        return None
-    if contract.state == ContractState.draft:
-        return latest
-    if (
-        contract.state == ContractState.active
-        and latest.number > 1
-        and (latest.effective_from > utcnow().date())
-    ):
-        return latest
-    return None
-
-
-def _require_editable(session: Session, contract: Contract, version: ContractVersion) -> None:
-    editable = editable_version(session, contract)
-    if editable is None or editable.id != version.id:
-        raise ServiceError(
-            _l("This version is in force or past and cannot change; create an amendment.")
-        )
-
-
-def _percent(value: Decimal | None, field: str) -> Decimal:
-    value = Decimal(value or 0)
-    if value < 0 or value > PERCENT_MAX:
-        raise ServiceError(_l("A discount is between 0 and 100 %."), field=field)
-    return value
-
-
-def update_terms(
-    session: Session,
-    actor: Actor,
-    contract: Contract,
-    version: ContractVersion,
-    *,
-    subsidy_budget: Decimal,
-    approval_threshold: Decimal | None,
-    repair_time_hours: int | None,
-    response_time_hours: int | None,
-    tariff_discount_percent: Decimal,
-    handset_discount_percent: Decimal,
-    accessory_discount_percent: Decimal,
-    note: str | None = None,
-    valid_to: date | None = None,
-) -> ContractVersion:
-    _require_editable(session, contract, version)
-    if subsidy_budget is None or subsidy_budget < 0:
-        raise ServiceError(_l("The subsidy budget cannot be negative."), field="subsidy_budget")
-    if approval_threshold is not None and approval_threshold < 0:
-        raise ServiceError(
-            _l("The approval threshold cannot be negative."), field="approval_threshold"
-        )
-    for name, hours in (
-        ("repair_time_hours", repair_time_hours),
-        ("response_time_hours", response_time_hours),
-    ):
-        if hours is not None and not (0 < hours <= 24 * 60):
-            raise ServiceError(_l("Enter a number of hours between 1 and 1440."), field=name)
-    before = _terms(version)
-    version.subsidy_budget = Decimal(subsidy_budget)
-    version.approval_threshold = approval_threshold
-    version.repair_time_hours = repair_time_hours
-    version.response_time_hours = response_time_hours
-    version.tariff_discount_percent = _percent(tariff_discount_percent, "tariff_discount_percent")
-    version.handset_discount_percent = _percent(
-        handset_discount_percent, "handset_discount_percent"
-    )
-    version.accessory_discount_percent = _percent(
-        accessory_discount_percent, "accessory_discount_percent"
-    )
-    version.note = (note or "").strip() or None
-    if contract.state == ContractState.draft:
-        _check_dates(contract.valid_from, valid_to)
-        contract.valid_to = valid_to
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        "contract.terms_changed",
-        customer_id=contract.customer_id,
-        obj=contract,
-        before=before,
-        after=_terms(version),
-    )
-    return version
-
-
-def _terms(v: ContractVersion) -> dict:
-    return {
-        "version": v.number,
-        "subsidy_budget": str(v.subsidy_budget),
-        "approval_threshold": str(v.approval_threshold)
-        if v.approval_threshold is not None
-        else None,
-        "repair_time_hours": v.repair_time_hours,
-        "response_time_hours": v.response_time_hours,
-        "discounts": [
-            str(v.tariff_discount_percent),
-            str(v.handset_discount_percent),
-            str(v.accessory_discount_percent),
-        ],
-    }
-
-
-def set_item(
-    session: Session,
-    actor: Actor,
-    contract: Contract,
-    version: ContractVersion,
-    *,
-    tariff: TariffPlan | None = None,
-    product: Product | None = None,
-    price: Decimal | None = None,
-    discount_percent: Decimal | None = None,
-) -> ContractItem:
-    """Allow a tariff or product under this version, with an individual price or discount."""
-    _require_editable(session, contract, version)
-    if (tariff is None) == (product is None):
-        raise ServiceError(_l("Choose a tariff or a product."), field="item")
-    if price is not None and discount_percent is not None:
-        raise ServiceError(
-            _l("Give either an individual price or a discount, not both."), field="price"
-        )
-    if price is not None and price < 0:
-        raise ServiceError(_l("The price cannot be negative."), field="price")
-    if discount_percent is not None:
-        discount_percent = _percent(discount_percent, "discount_percent")
-    target = {"tariff_id": tariff.id} if tariff else {"product_id": product.id}
-    item = session.scalar(select(ContractItem).filter_by(version_id=version.id, **target))
-    if item is None:
-        item = ContractItem(version_id=version.id, **target)
-        session.add(item)
-    item.price = price
-    item.discount_percent = discount_percent
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        "contract.item_set",
-        customer_id=contract.customer_id,
-        obj=contract,
-        after={
-            **target,
-            "price": str(price) if price is not None else None,
-            "discount_percent": str(discount_percent) if discount_percent is not None else None,
-            "version": version.number,
-        },
-    )
-    return item
-
-
-def remove_item(
-    session: Session, actor: Actor, contract: Contract, version: ContractVersion, item: ContractItem
-) -> None:
-    _require_editable(session, contract, version)
-    if item.version_id != version.id:
-        raise ServiceError(_l("This item is not part of the version."))
-    audit.record(
-        session,
-        actor,
-        "contract.item_removed",
-        customer_id=contract.customer_id,
-        obj=contract,
-        before={
-            "tariff_id": item.tariff_id,
-            "product_id": item.product_id,
-            "version": version.number,
-        },
-    )
-    session.delete(item)
-    session.flush()
 
 
 def _transition(contract: Contract, target: ContractState) -> None:
@@ -319,6 +139,11 @@ def activate(session: Session, actor: Actor, contract: Contract, on: date | None
     )
     if not has_items:
         raise ServiceError(_l("Add at least one tariff or product before activating."))
+    if contract.valid_to is not None and contract.valid_to < today():
+        raise ServiceError(
+            _l("The contract's end date has passed; change it before activating."),
+            field="valid_to",
+        )
     other = session.scalar(
         select(Contract.number).where(
             Contract.customer_id == contract.customer_id,
@@ -366,8 +191,7 @@ def amend(
         raise ServiceError(_l("Only an active contract can be amended."))
     if editable_version(session, contract) is not None:
         raise ServiceError(_l("An amendment is already being prepared; edit that one."))
-    today = utcnow().date()
-    if effective_from is None or effective_from <= today:
+    if effective_from is None or effective_from <= today():
         raise ServiceError(
             _l("An amendment takes effect from tomorrow at the earliest."), field="effective_from"
         )
@@ -461,11 +285,3 @@ def expire_due(session: Session, today: date) -> int:
         )
     session.flush()
     return len(due)
-
-
-def active_contract(session: Session, customer_id: int) -> Contract | None:
-    return session.scalar(
-        select(Contract).where(
-            Contract.customer_id == customer_id, Contract.state == ContractState.active
-        )
-    )

@@ -8,8 +8,11 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from core import aftercommit
+from core.i18n import _l
 from models import MailStatus, OutgoingMail
 from models.base import utcnow
+from services import ServiceError, audit
+from services.audit import Actor
 from workers import queues
 
 MAX_ATTEMPTS = 6
@@ -24,6 +27,9 @@ def queue_mail(
     body_text: str,
     body_html: str | None = None,
     customer_id: int | None = None,
+    *,
+    staff_user_id: int | None = None,
+    template_id: int | None = None,
 ) -> OutgoingMail:
     mail = OutgoingMail(
         recipient=recipient,
@@ -31,12 +37,22 @@ def queue_mail(
         body_text=body_text,
         body_html=body_html,
         customer_id=customer_id,
+        staff_user_id=staff_user_id,
+        template_id=template_id,
         status=MailStatus.queued,
     )
-    session.add(mail)
+    return queue_many(session, [mail])[0]
+
+
+def queue_many(session: Session, mails: list[OutgoingMail]) -> list[OutgoingMail]:
+    """Queue new rows in one flush; each is sent by its own job after the commit."""
+    for mail in mails:
+        mail.status = MailStatus.queued
+    session.add_all(mails)
     session.flush()
-    enqueue_send(session, mail.id)
-    return mail
+    for mail in mails:
+        enqueue_send(session, mail.id)
+    return mails
 
 
 def enqueue_send(session: Session, mail_id: int) -> None:
@@ -82,6 +98,37 @@ def mark_failed_attempt(session: Session, mail: OutgoingMail, error: str, final:
     if final or mail.attempts >= MAX_ATTEMPTS:
         mail.status = MailStatus.failed
     session.flush()
+
+
+def retry_failed(session: Session, actor: Actor, mails: list[OutgoingMail]) -> int:
+    """Send failed mails again, with a fresh round of attempts. Others are left alone."""
+    failed = [m for m in mails if m.status == MailStatus.failed]
+    if not failed:
+        raise ServiceError(_l("Only a message that failed can be sent again."))
+    by_customer: dict[int | None, list[OutgoingMail]] = {}
+    for mail in failed:
+        mail.status = MailStatus.queued
+        mail.attempts = 0
+        mail.claimed_until = None
+        by_customer.setdefault(mail.customer_id, []).append(mail)
+    session.flush()
+    for customer_id, group in by_customer.items():
+        audit.record(
+            session,
+            actor,
+            "mail.retried",
+            customer_id=customer_id,
+            obj=group[0] if len(group) == 1 else None,
+            object_type="outgoing_mail",
+            after={
+                "count": len(group),
+                "recipients": sorted({m.recipient for m in group})[:50],
+            },
+        )
+    for mail in failed:
+        enqueue_send(session, mail.id)
+    session.flush()
+    return len(failed)
 
 
 def stale(session: Session, older_than: timedelta = timedelta(minutes=5)) -> list[int]:

@@ -15,10 +15,16 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from models import Contract, ContractVersion, Product, ProductKind, TariffPlan
+from models import Contract, ContractItem, ContractVersion, Product, ProductKind, TariffPlan
 from services import contracts
 
 CENT = Decimal("0.01")
+KIND_ORDER = (
+    "tariff",
+    ProductKind.handset.value,
+    ProductKind.accessory.value,
+    ProductKind.addon.value,
+)
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,10 @@ class OfferItem:
     @property
     def name(self) -> str:
         return (self.tariff or self.product).name
+
+    @property
+    def code(self) -> str:
+        return self.tariff.code if self.tariff else self.product.sku
 
     @property
     def saving(self) -> Decimal:
@@ -73,6 +83,10 @@ def _valid(model, on: date):
     )
 
 
+def _order(item: OfferItem) -> tuple:
+    return (KIND_ORDER.index(item.kind), item.name.casefold())
+
+
 def _discounted(list_price: Decimal, percent: Decimal) -> Decimal:
     return (list_price * (Decimal(100) - percent) / Decimal(100)).quantize(CENT, ROUND_HALF_UP)
 
@@ -84,22 +98,35 @@ def standard_offer(session: Session, on: date) -> Offer:
             select(TariffPlan).where(*_valid(TariffPlan, on)).order_by(TariffPlan.monthly_fee)
         )
     ]
-    items += [
+    products = [
         OfferItem(p.kind.value, None, p, p.list_price, p.list_price, "list")
-        for p in session.scalars(
-            select(Product).where(*_valid(Product, on)).order_by(Product.kind, Product.name)
-        )
+        for p in session.scalars(select(Product).where(*_valid(Product, on)))
     ]
+    items += sorted(products, key=_order)
     return Offer(None, None, items)
 
 
-def offer_for(session: Session, customer_id: int, on: date) -> Offer:
-    contract = contracts.active_contract(session, customer_id)
-    if contract is None:
-        return standard_offer(session, on)
-    version = contracts.version_in_force(session, contract, on)
-    if version is None:  # signed, not yet started
-        return standard_offer(session, on)
+@dataclass(frozen=True)
+class VersionLine:
+    """An item of a contract version with its resulting price; ``on_sale`` is False when the
+    catalogue withdrew the tariff or product (it stays on the contract but is not offered)."""
+
+    item: ContractItem
+    offer: OfferItem
+    on_sale: bool
+
+
+def _on_sale(thing: TariffPlan | Product, on: date) -> bool:
+    return (
+        bool(thing.is_active)
+        and (thing.valid_from is None or thing.valid_from <= on)
+        and (thing.valid_to is None or thing.valid_to >= on)
+    )
+
+
+def price_lines(session: Session, version: ContractVersion, on: date) -> list[VersionLine]:
+    """Every item of ``version``, priced: individual price, else the item's discount, else the
+    version's discount for the kind, else the list price."""
     kind_discount = {
         "tariff": version.tariff_discount_percent,
         ProductKind.handset.value: version.handset_discount_percent,
@@ -107,29 +134,22 @@ def offer_for(session: Session, customer_id: int, on: date) -> Offer:
         ProductKind.addon.value: version.tariff_discount_percent,
     }
     version_items = contracts.items_of(session, version)
-    tariffs = {
-        t.id: t
-        for t in session.scalars(
-            select(TariffPlan).where(
-                TariffPlan.id.in_([i.tariff_id for i in version_items if i.tariff_id])
-            )
-        )
-    }
-    products = {
-        p.id: p
-        for p in session.scalars(
-            select(Product).where(
-                Product.id.in_([i.product_id for i in version_items if i.product_id])
-            )
-        )
-    }
-    items = []
+    tariff_ids = [i.tariff_id for i in version_items if i.tariff_id]
+    product_ids = [i.product_id for i in version_items if i.product_id]
+    tariffs = (
+        {t.id: t for t in session.scalars(select(TariffPlan).where(TariffPlan.id.in_(tariff_ids)))}
+        if tariff_ids
+        else {}
+    )
+    products = (
+        {p.id: p for p in session.scalars(select(Product).where(Product.id.in_(product_ids)))}
+        if product_ids
+        else {}
+    )
+    lines = []
     for item in version_items:
         tariff = tariffs.get(item.tariff_id)
         product = products.get(item.product_id)
-        thing = tariff or product
-        if not thing.is_active or (thing.valid_to and thing.valid_to < on):
-            continue  # withdrawn from sale: the contract cannot sell what no longer exists
         kind = "tariff" if tariff else product.kind.value
         list_price = tariff.monthly_fee if tariff else product.list_price
         if item.price is not None:
@@ -140,6 +160,19 @@ def offer_for(session: Session, customer_id: int, on: date) -> Offer:
             price, source = _discounted(list_price, kind_discount[kind]), "contract_discount"
         else:
             price, source = list_price, "list"
-        items.append(OfferItem(kind, tariff, product, list_price, price, source))
-    items.sort(key=lambda i: (i.kind != "tariff", i.kind, i.name))
+        offer_item = OfferItem(kind, tariff, product, list_price, price, source)
+        lines.append(VersionLine(item, offer_item, _on_sale(tariff or product, on)))
+    lines.sort(key=lambda line: _order(line.offer))
+    return lines
+
+
+def offer_for(session: Session, customer_id: int, on: date) -> Offer:
+    contract = contracts.active_contract(session, customer_id)
+    if contract is None:
+        return standard_offer(session, on)
+    version = contracts.version_in_force(session, contract, on)
+    if version is None:  # signed, not yet started
+        return standard_offer(session, on)
+    # Withdrawn from sale: the contract cannot sell what no longer exists.
+    items = [line.offer for line in price_lines(session, version, on) if line.on_sale]
     return Offer(contract, version, items)

@@ -27,8 +27,11 @@ STOCK = {
     "ACC-BUDS-FE": (0, 0),
     "ACC-CAR-HOLD": (90, 40),
 }
-EXPECTED = {"APL-IP16P-256": [(12, 30), (26, 50)], "ACC-BUDS-FE": [(7, 100)],
-            "SAM-TABS10": [(10, 20)]}
+EXPECTED = {
+    "APL-IP16P-256": [(12, 30), (26, 50)],
+    "ACC-BUDS-FE": [(7, 100)],
+    "SAM-TABS10": [(10, 20)],
+}
 
 
 def load_stock(session: Session) -> str:
@@ -37,17 +40,30 @@ def load_stock(session: Session) -> str:
     gadki = Warehouse(code="GAD", name="Magazyn Gądki", priority=20)
     session.add_all([strykow, gadki])
     session.flush()
-    products = {p.sku: p for p in session.scalars(select(Product).where(
-        Product.kind.in_([ProductKind.handset, ProductKind.accessory])))}
+    products = {
+        p.sku: p
+        for p in session.scalars(
+            select(Product).where(Product.kind.in_([ProductKind.handset, ProductKind.accessory]))
+        )
+    }
     for sku, (a, b) in STOCK.items():
         for warehouse, qty in ((strykow, a), (gadki, b)):
-            session.add(StockLevel(product_id=products[sku].id, warehouse_id=warehouse.id,
-                                   on_hand=qty, reserved=0))
+            session.add(
+                StockLevel(
+                    product_id=products[sku].id, warehouse_id=warehouse.id, on_hand=qty, reserved=0
+                )
+            )
     for sku, deliveries in EXPECTED.items():
         for days, qty in deliveries:
-            session.add(StockExpectation(product_id=products[sku].id, warehouse_id=strykow.id,
-                                         quantity=qty, expected_on=today + timedelta(days=days),
-                                         reference=f"ZAM/DOST/{sku}/{days}"))
+            session.add(
+                StockExpectation(
+                    product_id=products[sku].id,
+                    warehouse_id=strykow.id,
+                    quantity=qty,
+                    expected_on=today + timedelta(days=days),
+                    reference=f"ZAM/DOST/{sku}/{days}",
+                )
+            )
     numbers = _pool(session, 400)
     session.flush()
     return f"Stock: 2 warehouses, {len(STOCK)} products, {numbers} free numbers in the pool."
@@ -58,8 +74,11 @@ def _pool(session: Session, count: int) -> int:
     rng = random.Random(7)
     rows, seen = [], set()
     while len(rows) < count:
-        n = "+48" + rng.choice(["512", "516", "663", "667", "698", "725", "789"]) + \
-            f"{rng.randrange(10**6):06d}"
+        n = (
+            "+48"
+            + rng.choice(["512", "516", "663", "667", "698", "725", "789"])
+            + f"{rng.randrange(10**6):06d}"
+        )
         if n in taken or n in seen or not phonenumbers.is_valid_number(phonenumbers.parse(n)):
             continue
         seen.add(n)
