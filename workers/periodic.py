@@ -8,12 +8,14 @@ from __future__ import annotations
 from rq.cron import CronScheduler
 
 from core.runtime import Runtime
-from workers import mail_jobs, provisioning_jobs, queues
+from workers import contract_jobs, mail_jobs, provisioning_jobs, queues, stock_jobs
 
 SWEEPS = [
     # (function, queue, seconds between runs)
     (mail_jobs.sweep_mail, queues.MAIL, 60),
     (provisioning_jobs.sweep_provisioning, queues.PROVISIONING, 10),
+    (stock_jobs.sweep_backorders, queues.BACKORDERS, 30),
+    (contract_jobs.expire_contracts, queues.DEFAULT, 3600),
 ]
 
 
