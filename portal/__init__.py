@@ -22,11 +22,22 @@ def create_app(rt: Runtime | None = None) -> Flask:
     from portal.fleet.io_views import bp as fleet_io_bp
     from portal.fleet.views import bp as fleet_bp
     from portal.offer.views import bp as offer_bp
+    from portal.orders.views import bp as orders_bp
     from portal.phonebook.views import bp as phonebook_bp
+    from portal.shop.views import bp as shop_bp
     from portal.units.views import bp as units_bp
 
     for bp in (
-        auth_bp, dashboard_bp, fleet_bp, fleet_io_bp, units_bp, phonebook_bp, files_bp, offer_bp,
+        auth_bp,
+        dashboard_bp,
+        fleet_bp,
+        fleet_io_bp,
+        units_bp,
+        phonebook_bp,
+        files_bp,
+        offer_bp,
+        shop_bp,
+        orders_bp,
     ):
         app.register_blueprint(bp)
     app.add_url_rule("/", "index", view_func=app.view_functions["dashboard.index"])

@@ -8,7 +8,7 @@ from __future__ import annotations
 from rq.cron import CronScheduler
 
 from core.runtime import Runtime
-from workers import contract_jobs, mail_jobs, provisioning_jobs, queues, stock_jobs
+from workers import contract_jobs, fleet_io_jobs, mail_jobs, provisioning_jobs, queues, stock_jobs
 
 SWEEPS = [
     # (function, queue, seconds between runs)
@@ -16,6 +16,8 @@ SWEEPS = [
     (provisioning_jobs.sweep_provisioning, queues.PROVISIONING, 10),
     (stock_jobs.sweep_backorders, queues.BACKORDERS, 30),
     (contract_jobs.expire_contracts, queues.DEFAULT, 3600),
+    (fleet_io_jobs.sweep_lost_tasks, queues.DOCUMENTS, 60),
+    (fleet_io_jobs.sweep_task_files, queues.DOCUMENTS, 600),
 ]
 
 

@@ -9,10 +9,11 @@ limited admin), one of customer B (foreign for everyone).
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import pytest
 
-from models import BackgroundTask, TaskStatus
+from models import BackgroundTask, LineKind, Order, OrderLine, OrderState, TaskStatus
 from tests.conftest import login_portal
 from tests.factories import PASSWORD, make_customer, make_portal_user, make_unit
 from tests.fleet_factories import make_employee, make_line, make_tariff
@@ -23,6 +24,7 @@ OBJECTS = {
     "line_id": "line",
     "employee_id": "employee",
     "task_id": "task",
+    "order_id": "order",
 }
 
 
@@ -38,7 +40,28 @@ def _objects(db, customer, unit, tariff, user):
     )
     db.add(task)
     db.flush()
-    return {"unit": unit, "line": line, "employee": employee, "task": task}
+    order = Order(
+        number=f"Z/T/{line.id}",
+        customer_id=customer.id,
+        state=OrderState.inProgress,
+        placed_by_id=user.id,
+        total_net=Decimal("0"),
+    )
+    db.add(order)
+    db.flush()
+    db.add(
+        OrderLine(
+            order_id=order.id,
+            customer_id=customer.id,
+            kind=LineKind.exchange,
+            line_id=line.id,
+            quantity=1,
+            unit_price=Decimal("0"),
+            list_price=Decimal("0"),
+        )
+    )
+    db.flush()
+    return {"unit": unit, "line": line, "employee": employee, "task": task, "order": order}
 
 
 @pytest.fixture
