@@ -54,7 +54,7 @@ clean:
 # After changing user-visible strings: refresh the catalogues, then translate the new Polish
 # entries (translations/README.md).
 messages: setup
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k _ln:1,2 -k lazy_gettext -k _ \
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k _ln:1,2 -k lazy_gettext -k lazy_pgettext:1c,2 -k _ \
 		--project=Asystent --copyright-holder=Asystent --sort-by-file \
 		-o translations/messages.pot .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching

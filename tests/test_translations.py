@@ -27,6 +27,8 @@ def test_polish_catalogue_is_complete_and_current(tmp_path):
             "-k",
             "lazy_gettext",
             "-k",
+            "lazy_pgettext:1c,2",
+            "-k",
             "_",
             "-o",
             str(pot),
@@ -37,11 +39,12 @@ def test_polish_catalogue_is_complete_and_current(tmp_path):
         capture_output=True,
     )
     with pot.open("rb") as fh:
-        wanted = {m.id for m in read_po(fh) if m.id}
+        wanted = {(m.id, m.context) for m in read_po(fh) if m.id}
     with (ROOT / "translations/pl/LC_MESSAGES/messages.po").open("rb") as fh:
         polish = read_po(fh)
-    missing = sorted(str(i) for i in wanted if i not in polish or polish[i].string in ("", None))
-    used = [polish[i] for i in wanted if i in polish]
+    found = {key: polish.get(key[0], context=key[1]) for key in wanted}
+    missing = sorted(str(k) for k, m in found.items() if m is None or m.string in ("", None))
+    used = [m for m in found.values() if m is not None]
     untranslated_plural = sorted(
         str(m.id) for m in used if isinstance(m.string, tuple) and not all(m.string)
     )

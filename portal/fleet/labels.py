@@ -4,10 +4,11 @@ translated when shown)."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 
 STATUS_LABELS = {
     "pendingActive": _l("Pending activation"),
-    "active": _l("Active"),
+    "active": lazy_pgettext("line status", "Active"),
     "suspended": _l("Suspended"),
     "pendingTerminate": _l("Pending termination"),
     "terminated": _l("Terminated"),
