@@ -19,10 +19,12 @@ def init_login(app: Flask, model, prefix: str, login_endpoint: str) -> LoginMana
 
     @manager.user_loader
     def load_user(user_id: str):
-        if not user_id.startswith(prefix) or not user_id[1:].isdigit():
+        # "p12.3": account 12 of this app, session version 3 (see _Account.session_version)
+        ident, _, version = user_id[1:].partition(".")
+        if not user_id.startswith(prefix) or not ident.isdigit() or not version.isdigit():
             return None
-        user = db().get(model, int(user_id[1:]))
-        if user is None or not user.is_active:
+        user = db().get(model, int(ident))
+        if user is None or not user.is_active or user.session_version != int(version):
             return None
         return user
 

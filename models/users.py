@@ -38,6 +38,12 @@ class _Account(TimestampMixin):
     is_active: Mapped[bool] = mapped_column(default=True)
     locale: Mapped[str | None] = mapped_column(String(5))
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Part of the session's user id: raising it ends every open session of the account
+    # (a password set from a link, a lock or a deactivation).
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+
+    def end_sessions(self) -> None:
+        self.session_version = (self.session_version or 0) + 1
 
     # Flask-Login protocol
     @property
@@ -69,7 +75,7 @@ class PortalUser(_Account, Base):
     scope_unit = relationship("OrgUnit", lazy="joined")
 
     def get_id(self) -> str:
-        return f"p{self.id}"
+        return f"p{self.id}.{self.session_version or 0}"
 
 
 class StaffUser(_Account, Base):
@@ -85,7 +91,7 @@ class StaffUser(_Account, Base):
         return self.role == StaffRole.operator_admin or self.totp_enabled
 
     def get_id(self) -> str:
-        return f"s{self.id}"
+        return f"s{self.id}.{self.session_version or 0}"
 
 
 class LoginThrottle(Base):

@@ -126,6 +126,7 @@ def set_password(
     """Set the password from a link (which then stops working). Audited as the account itself."""
     check_password(password, account.email)
     account.password_hash = passwords.hash_password(password)
+    account.end_sessions()  # whoever was signed in with the old password is signed out
     realm = _realm(account)
     audit.record(
         session,

@@ -281,6 +281,8 @@ def set_locked(session: Session, actor: Actor, user: PortalUser, locked: bool) -
     if user.is_active != locked:
         return False
     user.is_active = not locked
+    if locked:
+        user.end_sessions()
     audit.record(
         session,
         actor,

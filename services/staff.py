@@ -152,6 +152,8 @@ def set_active(session: Session, actor: Actor, user: StaffUser, active: bool) ->
         if user.role == StaffRole.account_manager:
             _no_customers_left(session, user)
     user.is_active = active
+    if not active:
+        user.end_sessions()
     audit.record(
         session,
         actor,

@@ -122,3 +122,35 @@ def test_locked_user_cannot_sign_in_or_use_links(client, app, db):
     post_form(client, "/password/forgot", {"email": user.email})
     assert mails_to(db, user.email) == []
     assert db.get(PortalUser, user.id).password_hash is not None
+
+
+def test_setting_a_password_ends_the_sessions_open_with_the_old_one(client, app, db):
+    user = make_portal_user(db, make_customer(db), email="ewa@firma.pl")
+    elsewhere = app.test_client()  # e.g. a browser left signed in on a shared computer
+    assert login_portal(elsewhere, user.email, PASSWORD).status_code == 302
+    assert elsewhere.get("/dashboard").status_code == 200
+
+    link = f"/password/reset/{account_links.make_token(secret(app), user, RESET)}"
+    r = post_form(client, link, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert r.status_code == 302
+    assert client.get("/dashboard").status_code == 200  # the one who set it stays signed in
+    r = elsewhere.get("/dashboard")
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
+
+
+def test_a_lock_ends_open_sessions_and_unlocking_does_not_revive_them(client, app, db):
+    from services import portal_users
+    from services.audit import Actor
+
+    user = make_portal_user(db, make_customer(db), email="piotr@firma.pl")
+    assert login_portal(client, user.email, PASSWORD).status_code == 302
+    system = Actor("system", None, "test", None)
+    portal_users.set_locked(db, system, user, True)
+    db.commit()
+    assert client.get("/dashboard").status_code == 302
+    portal_users.set_locked(db, system, user, False)
+    db.commit()
+    r = client.get("/dashboard")
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
+    assert login_portal(client, user.email, PASSWORD).status_code == 302
+    assert client.get("/dashboard").status_code == 200
