@@ -40,6 +40,9 @@ class Settings:
     default_locale: str = "pl"
     timezone: str = "Europe/Warsaw"
     warehouse_api_token: str | None = None
+    # Where users reach the portal from outside (the console is under /admin/), e.g.
+    # https://asystent.operator.pl. Links in e-mails are built from it; None: from the request.
+    public_url: str | None = None
 
     @property
     def embedded_redis(self) -> bool:
@@ -106,6 +109,19 @@ def _token(env: dict, name: str) -> str | None:
     if value is not None and len(value) < 24:
         raise ConfigError(f"{name} must be at least 24 characters long.")
     return value
+
+
+def _public_url(env: dict) -> str | None:
+    raw = (env.get("PUBLIC_URL") or "").strip()
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(
+            f"PUBLIC_URL must be an http:// or https:// address like https://asystent.example, "
+            f"not {raw!r}."
+        )
+    return raw.rstrip("/")
 
 
 def load_settings(env: dict | None = None) -> Settings:
@@ -175,4 +191,5 @@ def load_settings(env: dict | None = None) -> Settings:
         files_path=files_path,
         default_locale=locale,
         warehouse_api_token=_token(env, "WAREHOUSE_API_TOKEN"),
+        public_url=_public_url(env),
     )

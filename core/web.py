@@ -75,6 +75,17 @@ def actor() -> Actor:
     return Actor(kind, user.id, user.email, client_address())
 
 
+def public_bases() -> tuple[str, str]:
+    """Where the portal and the console are reached from outside, for links in e-mails:
+    ``PUBLIC_URL`` when it is set (never the Host header a client sent), else this request's
+    own address (the embedded default, where the Host is the developer's browser)."""
+    configured = runtime().settings.public_url
+    if configured:
+        return configured + "/", configured + "/admin/"
+    portal = request.host_url
+    return portal, portal + "admin/"
+
+
 def safe_next(target: str | None, fallback: str) -> str:
     """Follow ``next`` only to a page of this same app on this same host."""
     if not target:

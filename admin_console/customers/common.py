@@ -3,12 +3,12 @@ that go into invitation mails."""
 
 from __future__ import annotations
 
-from flask import abort, current_app, request
+from flask import abort, current_app
 from flask_login import current_user
 from sqlalchemy import func, select
 
 from admin_console import scope
-from core.web import db, runtime
+from core.web import db, public_bases, runtime
 from models import Contract, ContractState, Customer, Line, StaffRole, StaffUser
 from services.account_links import Links
 
@@ -31,10 +31,9 @@ def is_operator_admin() -> bool:
 
 def links() -> Links:
     """The portal is mounted at the root of this site, the console at its script root."""
+    portal_base, console_base = public_bases()
     return Links(
-        secret=runtime().settings.secret_key,
-        portal_base=request.host_url,
-        console_base=request.url_root,
+        secret=runtime().settings.secret_key, portal_base=portal_base, console_base=console_base
     )
 
 

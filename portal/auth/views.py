@@ -9,7 +9,7 @@ from flask_login import current_user, login_required, logout_user
 
 from core.auth import login_user
 from core.forms import LoginForm
-from core.web import client_address, commit, db, runtime, safe_next
+from core.web import client_address, commit, db, public_bases, runtime, safe_next
 from models import PortalUser
 from portal.auth.forms import ForgotPasswordForm, SetPasswordForm
 from services import ServiceError, account_links, auth, portal_users
@@ -62,10 +62,9 @@ def logout():
 
 
 def _links() -> Links:
+    portal_base, console_base = public_bases()
     return Links(
-        secret=runtime().settings.secret_key,
-        portal_base=request.url_root,
-        console_base=request.host_url + "admin/",
+        secret=runtime().settings.secret_key, portal_base=portal_base, console_base=console_base
     )
 
 

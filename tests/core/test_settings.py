@@ -56,3 +56,13 @@ def test_cli_prints_one_sentence_not_a_traceback(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("Configuration error: DATABASE_URL must start with")
     assert "Traceback" not in proc.stderr
+
+
+def test_public_url_is_checked_and_normalised(tmp_path):
+    base = {"ASYSTENT_INSTANCE": str(tmp_path)}
+    assert load_settings(base).public_url is None
+    s = load_settings({**base, "PUBLIC_URL": "https://asystent.example/"})
+    assert s.public_url == "https://asystent.example"
+    for bad in ("asystent.example", "ftp://asystent.example", "https://a.example/?x=1"):
+        with pytest.raises(ConfigError, match="PUBLIC_URL must be an http"):
+            load_settings({**base, "PUBLIC_URL": bad})

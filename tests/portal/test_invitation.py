@@ -154,3 +154,19 @@ def test_a_lock_ends_open_sessions_and_unlocking_does_not_revive_them(client, ap
     assert r.status_code == 302 and "/login" in r.headers["Location"]
     assert login_portal(client, user.email, PASSWORD).status_code == 302
     assert client.get("/dashboard").status_code == 200
+
+
+def test_links_in_mail_use_public_url_not_the_host_a_client_sent(client, app, db, rt, monkeypatch):
+    from dataclasses import replace
+
+    monkeypatch.setattr(rt, "settings", replace(rt.settings, public_url="https://asystent.example"))
+    user = make_portal_user(db, make_customer(db), email="jan@firma.pl")
+    forged = "http://evil.example"  # a client that sends its own Host header
+    token = csrf_token(client.get("/password/forgot", base_url=forged).get_data(as_text=True))
+    r = client.post(
+        "/password/forgot", data={"email": user.email, "csrf_token": token}, base_url=forged
+    )
+    assert r.status_code == 302
+    body = mails_to(db, user.email)[0].body_text
+    assert "https://asystent.example/password/reset/" in body
+    assert "evil.example" not in body
