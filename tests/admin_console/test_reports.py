@@ -312,7 +312,7 @@ def test_csv_export(client, db, world):
     assert text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text[1:]), delimiter=";"))
     header, body = rows[0], rows[1:]
-    assert header[0] == "Customer no." and len(header) == 15
+    assert header[0] == "Customer no." and len(header) == 17
     by_name = {row[1]: row for row in body}
     alfa = by_name["'=HYPERLINK(evil)"]  # a formula is quoted
     assert alfa[3] == "4" and alfa[4] == "230.00" and alfa[5] == "list prices"
