@@ -35,7 +35,7 @@ from models import (
     TaskStatus,
 )
 from services import service_requests
-from services.offer import _discounted
+from services.offer import contract_price, on_sale
 
 PERIODS = (30, 90, 365)
 OPEN_ORDER_STATES = (
@@ -176,7 +176,7 @@ def _lines_and_revenue(session, rows, customer_ids, on: date) -> None:
         rows[customer_id].priced_by_contract = True
 
 
-# --- prices: the rule of services.offer.offer_for, for many customers at once -------------
+# --- prices: services.offer's rule (contract_price, on_sale), for many customers at once -------------
 
 
 @dataclass
@@ -233,21 +233,16 @@ def contract_tariff_prices(session: Session, customer_ids: Select, on: date) -> 
 
 def tariff_price(tariff: TariffPlan, terms: Terms | None, on: date) -> Decimal:
     """The monthly fee of one line: the contract's price for the tariff when the contract in
-    force offers it (as ``offer_for`` prices it), otherwise the list price."""
+    force offers it — priced by ``services.offer.contract_price``, the function the published
+    offer uses — otherwise the list price."""
     list_price = tariff.monthly_fee
     if terms is None:
         return list_price
     item = terms.items.get(tariff.id)
-    if item is None or not tariff.is_active or (tariff.valid_to and tariff.valid_to < on):
+    if item is None or not on_sale(tariff, on):
         return list_price  # not in the contract's offer
     price, discount = item
-    if price is not None:
-        return price
-    if discount is not None:
-        return _discounted(list_price, discount)
-    if terms.tariff_discount_percent:
-        return _discounted(list_price, terms.tariff_discount_percent)
-    return list_price
+    return contract_price(list_price, price, discount, terms.tariff_discount_percent)[0]
 
 
 # --- orders and portal use -----------------------------------------------------------------
