@@ -176,7 +176,7 @@ def _lines_and_revenue(session, rows, customer_ids, on: date) -> None:
         rows[customer_id].priced_by_contract = True
 
 
-# --- prices: services.offer's rule (contract_price, on_sale), for many customers at once -------------
+# --- prices: services.offer's rule (contract_price, on_sale), for many customers at once ---
 
 
 @dataclass
