@@ -1,6 +1,7 @@
 """Demo customer records: the people the operator talks to at each customer (decision maker,
-fleet administrator, finance), mail templates the account managers start from, and a few
-service requests — some open, some past their deadline, one resolved."""
+fleet administrator, finance), mail templates the account managers start from, a few service
+requests — some open, some past their deadline, one resolved — and one network change the
+network refused, for the console's provisioning queue."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from integrations.network import NetworkRejected
 from models import Line, ServiceRequest, StaffUser
 from models.base import utcnow
-from services import customer_records, mail_templates, service_requests
+from services import customer_records, mail_templates, provisioning, service_requests
 from services.audit import Actor
 from services.customer_records import ContactData
 
@@ -150,6 +152,31 @@ REQUESTS = [
 ]
 
 
+class _BarredSubscriber:
+    """Stands in for the network once, while the demo loads: it refuses a change the way an
+    HLR refuses a barred subscriber, so the console's provisioning queue has a failure to show."""
+
+    def apply(self, request_ref: str, imsi: str, action: str, params: dict) -> str:
+        raise NetworkRejected("subscriber barred by the fraud-control system")
+
+
+def _failed_provisioning(session: Session, customer) -> None:
+    line = session.scalar(
+        select(Line).where(Line.customer_id == customer.id).order_by(Line.id.desc()).limit(1)
+    )
+    req = provisioning.request_change(
+        session,
+        Actor("portal", None, "admin@transkom.example"),
+        line,
+        "set_service",
+        {"service": "roaming", "on": True},
+        enqueue=False,
+    )
+    claimed = provisioning.claim_next(session, line.id)
+    assert claimed is not None and claimed.id == req.id
+    provisioning.carry_out(session, claimed, _BarredSubscriber())
+
+
 def load_records(session: Session, customers: dict) -> str:
     manager = session.scalar(select(StaffUser).where(StaffUser.email == "opiekun@operator.example"))
     actor = Actor("staff", manager.id, manager.email)
@@ -197,8 +224,10 @@ def load_records(session: Session, customers: dict) -> str:
                     session, actor, req, "resolved", "Korekta faktury wysłana.", now=now
                 )
         overdue += req.is_overdue(now)
+    _failed_provisioning(session, customers["transkom"])
     total = session.scalar(select(func.count()).select_from(ServiceRequest))
     return (
         f"{contacts} customer contacts, {len(TEMPLATES)} mail templates, "
-        f"{total} service requests ({overdue} overdue)."
+        f"{total} service requests ({overdue} overdue); one roaming change refused by "
+        "the network in the provisioning queue."
     )

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from models import Contact, ContactRole, Customer, MailTemplate, ServiceRequest
+from models import (
+    Contact,
+    ContactRole,
+    Customer,
+    MailTemplate,
+    ProvisioningRequest,
+    RequestStatus,
+    ServiceRequest,
+)
 from models.base import utcnow
 from services import mail_templates
 from services.demo import load_demo
@@ -29,3 +37,7 @@ def test_demo_has_contacts_templates_and_service_requests(db):
     requests = list(db.scalars(select(ServiceRequest)))
     assert any(r.is_overdue(now) for r in requests)
     assert any(r.is_open and not r.is_overdue(now) for r in requests)
+    failed = db.scalar(
+        select(ProvisioningRequest).where(ProvisioningRequest.status == RequestStatus.failed)
+    )
+    assert failed is not None and "refused by the network" in failed.last_error
