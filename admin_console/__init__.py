@@ -33,7 +33,9 @@ def create_app(rt: Runtime | None = None) -> Flask:
     from admin_console.contracts.views import bp as contracts_bp
     from admin_console.customers.views import bp as customers_bp
     from admin_console.mail.views import bp as mail_bp
+    from admin_console.provisioning.views import bp as provisioning_bp
     from admin_console.reports.views import bp as reports_bp
+    from admin_console.service.views import bp as service_requests_bp
     from admin_console.staff.views import bp as staff_bp
     from admin_console.stock.views import bp as stock_bp
     from admin_console.warehouse_api import bp as warehouse_api_bp
@@ -45,6 +47,8 @@ def create_app(rt: Runtime | None = None) -> Flask:
         catalog_bp,
         mail_bp,
         reports_bp,
+        service_requests_bp,
+        provisioning_bp,
         staff_bp,
         stock_bp,
     ):

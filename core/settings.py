@@ -22,6 +22,19 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
+class OperatorParty:
+    """The operator as a party to contracts: printed on the contract documents."""
+
+    name: str = "Asystent Mobile sp. z o.o."
+    street: str | None = None
+    postal_code: str | None = None
+    city: str | None = "Warszawa"
+    nip: str | None = None
+    regon: str | None = None
+    krs: str | None = None
+
+
+@dataclass(frozen=True)
 class Settings:
     instance_path: Path
     database_url: str
@@ -43,6 +56,7 @@ class Settings:
     # Where users reach the portal from outside (the console is under /admin/), e.g.
     # https://asystent.operator.pl. Links in e-mails are built from it; None: from the request.
     public_url: str | None = None
+    operator_party: OperatorParty = field(default_factory=OperatorParty)
 
     @property
     def embedded_redis(self) -> bool:
@@ -124,6 +138,49 @@ def _public_url(env: dict) -> str | None:
     return raw.rstrip("/")
 
 
+def _operator_party(env: dict) -> OperatorParty:
+    """OPERATOR_NAME, OPERATOR_STREET, OPERATOR_POSTAL_CODE, OPERATOR_CITY, OPERATOR_NIP,
+    OPERATOR_REGON, OPERATOR_KRS; the identifiers are checked (digits, check digits)."""
+    from stdnum.pl import nip as stdnip
+    from stdnum.pl import regon as stdregon
+
+    default = OperatorParty()
+
+    def text(name: str, fallback, limit: int = 200):
+        value = (env.get(name) or "").strip() or fallback
+        if value is not None and len(value) > limit:
+            raise ConfigError(f"{name} may have at most {limit} characters.")
+        return value
+
+    def number(name: str, valid, what: str) -> str | None:
+        raw = (env.get(name) or "").strip()
+        if not raw:
+            return None
+        compact = raw.replace("-", "").replace(" ", "")
+        if not valid(compact):
+            raise ConfigError(f"{name} is not a valid {what}: {raw!r}.")
+        return compact
+
+    postal_code = text("OPERATOR_POSTAL_CODE", None, 6)
+    if postal_code is not None and not (
+        len(postal_code) == 6
+        and postal_code[2] == "-"
+        and (postal_code[:2] + postal_code[3:]).isdigit()
+    ):
+        raise ConfigError(f"OPERATOR_POSTAL_CODE must look like 00-950, not {postal_code!r}.")
+    return OperatorParty(
+        name=text("OPERATOR_NAME", default.name),
+        street=text("OPERATOR_STREET", default.street),
+        postal_code=postal_code,
+        city=text("OPERATOR_CITY", default.city, 100),
+        nip=number("OPERATOR_NIP", stdnip.is_valid, "NIP"),
+        regon=number("OPERATOR_REGON", stdregon.is_valid, "REGON"),
+        krs=number(
+            "OPERATOR_KRS", lambda v: len(v) == 10 and v.isdigit(), "KRS number (10 digits)"
+        ),
+    )
+
+
 def load_settings(env: dict | None = None) -> Settings:
     env = dict(os.environ if env is None else env)
     instance = Path(env.get("ASYSTENT_INSTANCE") or PROJECT_ROOT / "instance").resolve()
@@ -192,4 +249,5 @@ def load_settings(env: dict | None = None) -> Settings:
         default_locale=locale,
         warehouse_api_token=_token(env, "WAREHOUSE_API_TOKEN"),
         public_url=_public_url(env),
+        operator_party=_operator_party(env),
     )

@@ -40,6 +40,16 @@ from models.orders import (
     OrderState,
     PoolNumber,
 )
+from models.service_requests import (
+    OPEN_STATES as SERVICE_REQUEST_OPEN_STATES,
+)
+from models.service_requests import (
+    SERVICE_REQUEST_TRANSITIONS,
+    ServiceRequest,
+    ServiceRequestCategory,
+    ServiceRequestNote,
+    ServiceRequestState,
+)
 from models.stock import StockExpectation, StockLevel, StockReceipt, Warehouse
 from models.tasks import BackgroundTask, TaskStatus
 from models.users import LoginThrottle, PortalRole, PortalUser, StaffRole, StaffUser
@@ -48,6 +58,8 @@ __all__ = [
     "CONTRACT_TRANSITIONS",
     "LINE_TRANSITIONS",
     "ORDER_TRANSITIONS",
+    "SERVICE_REQUEST_OPEN_STATES",
+    "SERVICE_REQUEST_TRANSITIONS",
     "AddressKind",
     "Allocation",
     "AuditEvent",
@@ -84,6 +96,10 @@ __all__ = [
     "ProvisioningRequest",
     "RequestStatus",
     "Service",
+    "ServiceRequest",
+    "ServiceRequestCategory",
+    "ServiceRequestNote",
+    "ServiceRequestState",
     "StaffRole",
     "StaffUser",
     "StockExpectation",

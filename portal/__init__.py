@@ -24,6 +24,7 @@ def create_app(rt: Runtime | None = None) -> Flask:
     from portal.offer.views import bp as offer_bp
     from portal.orders.views import bp as orders_bp
     from portal.phonebook.views import bp as phonebook_bp
+    from portal.service.views import bp as service_bp
     from portal.shop.views import bp as shop_bp
     from portal.units.views import bp as units_bp
 
@@ -38,6 +39,7 @@ def create_app(rt: Runtime | None = None) -> Flask:
         offer_bp,
         shop_bp,
         orders_bp,
+        service_bp,
     ):
         app.register_blueprint(bp)
     app.add_url_rule("/", "index", view_func=app.view_functions["dashboard.index"])

@@ -1,11 +1,9 @@
 """Figures per customer for the console's reports: lines, estimated recurring revenue, orders
-and back-orders, and how much the customer uses the portal.
+and back-orders, open and overdue service requests, and how much the customer uses the portal.
 
 One grouped query per figure, whatever the number of customers. The customers come in as a
 query of customer ids (the console's scope decides which: an account manager's own, one
 manager's, or all).
-
-Service requests are not in the system yet, so there are no figures for them.
 """
 
 from __future__ import annotations
@@ -36,7 +34,8 @@ from models import (
     TariffPlan,
     TaskStatus,
 )
-from services.offer import _discounted
+from services import service_requests
+from services.offer import contract_price, on_sale
 
 PERIODS = (30, 90, 365)
 OPEN_ORDER_STATES = (
@@ -51,6 +50,10 @@ SORTS = {
     "lines": (lambda r: (r.active_lines, r.name.lower()), True),
     "revenue": (lambda r: (r.revenue, r.name.lower()), True),
     "orders": (lambda r: (r.open_orders, r.backorder_units, r.name.lower()), True),
+    "service": (
+        lambda r: (r.overdue_service_requests, r.open_service_requests, r.name.lower()),
+        True,
+    ),
     "adoption": (lambda r: (r.adoption, r.portal_users, r.name.lower()), True),
     "logins": (lambda r: (r.logins, r.name.lower()), True),
 }
@@ -68,6 +71,8 @@ class CustomerFigures:
     open_orders: int = 0
     backorder_lines: int = 0
     backorder_units: int = 0
+    open_service_requests: int = 0
+    overdue_service_requests: int = 0  # open past their deadline, now
     portal_users: int = 0  # active accounts
     active_users: int = 0  # signed in within the period
     logins: int = 0
@@ -86,6 +91,8 @@ TOTALLED = (
     "open_orders",
     "backorder_lines",
     "backorder_units",
+    "open_service_requests",
+    "overdue_service_requests",
     "portal_users",
     "active_users",
     "logins",
@@ -137,6 +144,7 @@ def build(
     if rows:
         _lines_and_revenue(session, rows, customer_ids, on)
         _orders(session, rows, customer_ids, since)
+        _service_requests(session, rows, customer_ids, now)
         _portal(session, rows, customer_ids, since)
     key, reverse = SORTS.get(sort, SORTS["name"])
     ordered = sorted(rows.values(), key=key, reverse=reverse)
@@ -168,7 +176,7 @@ def _lines_and_revenue(session, rows, customer_ids, on: date) -> None:
         rows[customer_id].priced_by_contract = True
 
 
-# --- prices: the rule of services.offer.offer_for, for many customers at once -------------
+# --- prices: services.offer's rule (contract_price, on_sale), for many customers at once ---
 
 
 @dataclass
@@ -225,21 +233,16 @@ def contract_tariff_prices(session: Session, customer_ids: Select, on: date) -> 
 
 def tariff_price(tariff: TariffPlan, terms: Terms | None, on: date) -> Decimal:
     """The monthly fee of one line: the contract's price for the tariff when the contract in
-    force offers it (as ``offer_for`` prices it), otherwise the list price."""
+    force offers it — priced by ``services.offer.contract_price``, the function the published
+    offer uses — otherwise the list price."""
     list_price = tariff.monthly_fee
     if terms is None:
         return list_price
     item = terms.items.get(tariff.id)
-    if item is None or not tariff.is_active or (tariff.valid_to and tariff.valid_to < on):
+    if item is None or not on_sale(tariff, on):
         return list_price  # not in the contract's offer
     price, discount = item
-    if price is not None:
-        return price
-    if discount is not None:
-        return _discounted(list_price, discount)
-    if terms.tariff_discount_percent:
-        return _discounted(list_price, terms.tariff_discount_percent)
-    return list_price
+    return contract_price(list_price, price, discount, terms.tariff_discount_percent)[0]
 
 
 # --- orders and portal use -----------------------------------------------------------------
@@ -269,6 +272,13 @@ def _orders(session, rows, customer_ids, since: datetime) -> None:
         .group_by(OrderLine.customer_id)
     ):
         rows[customer_id].backorder_lines, rows[customer_id].backorder_units = n, int(units)
+
+
+def _service_requests(session, rows, customer_ids, now: datetime) -> None:
+    for customer_id, n in service_requests.open_counts(session, customer_ids).items():
+        rows[customer_id].open_service_requests = n
+    for customer_id, n in service_requests.overdue_counts(session, customer_ids, now).items():
+        rows[customer_id].overdue_service_requests = n
 
 
 def _portal(session, rows, customer_ids, since: datetime) -> None:

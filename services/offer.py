@@ -116,7 +116,8 @@ class VersionLine:
     on_sale: bool
 
 
-def _on_sale(thing: TariffPlan | Product, on: date) -> bool:
+def on_sale(thing: TariffPlan | Product, on: date) -> bool:
+    """Offered on ``on``: active and within its validity dates."""
     return (
         bool(thing.is_active)
         and (thing.valid_from is None or thing.valid_from <= on)
@@ -124,15 +125,39 @@ def _on_sale(thing: TariffPlan | Product, on: date) -> bool:
     )
 
 
-def price_lines(session: Session, version: ContractVersion, on: date) -> list[VersionLine]:
-    """Every item of ``version``, priced: individual price, else the item's discount, else the
-    version's discount for the kind, else the list price."""
-    kind_discount = {
+def contract_price(
+    list_price: Decimal,
+    item_price: Decimal | None,
+    item_discount: Decimal | None,
+    kind_discount: Decimal | None,
+) -> tuple[Decimal, str]:
+    """The price of one contract item and where it comes from: the item's individual price,
+    else the list price less the item's discount, else less the version's discount for the
+    kind, else the list price. The published offer, ordering and the console's reports all
+    price contract items with this one function."""
+    if item_price is not None:
+        return item_price, "contract_price"
+    if item_discount is not None:
+        return _discounted(list_price, item_discount), "item_discount"
+    if kind_discount:
+        return _discounted(list_price, kind_discount), "contract_discount"
+    return list_price, "list"
+
+
+def kind_discounts(version: ContractVersion) -> dict[str, Decimal]:
+    """The version's discount for each kind of item (add-ons follow the tariffs')."""
+    return {
         "tariff": version.tariff_discount_percent,
         ProductKind.handset.value: version.handset_discount_percent,
         ProductKind.accessory.value: version.accessory_discount_percent,
         ProductKind.addon.value: version.tariff_discount_percent,
     }
+
+
+def price_lines(session: Session, version: ContractVersion, on: date) -> list[VersionLine]:
+    """Every item of ``version``, priced: individual price, else the item's discount, else the
+    version's discount for the kind, else the list price."""
+    kind_discount = kind_discounts(version)
     version_items = contracts.items_of(session, version)
     tariff_ids = [i.tariff_id for i in version_items if i.tariff_id]
     product_ids = [i.product_id for i in version_items if i.product_id]
@@ -152,16 +177,11 @@ def price_lines(session: Session, version: ContractVersion, on: date) -> list[Ve
         product = products.get(item.product_id)
         kind = "tariff" if tariff else product.kind.value
         list_price = tariff.monthly_fee if tariff else product.list_price
-        if item.price is not None:
-            price, source = item.price, "contract_price"
-        elif item.discount_percent is not None:
-            price, source = _discounted(list_price, item.discount_percent), "item_discount"
-        elif kind_discount[kind]:
-            price, source = _discounted(list_price, kind_discount[kind]), "contract_discount"
-        else:
-            price, source = list_price, "list"
+        price, source = contract_price(
+            list_price, item.price, item.discount_percent, kind_discount[kind]
+        )
         offer_item = OfferItem(kind, tariff, product, list_price, price, source)
-        lines.append(VersionLine(item, offer_item, _on_sale(tariff or product, on)))
+        lines.append(VersionLine(item, offer_item, on_sale(tariff or product, on)))
     lines.sort(key=lambda line: _order(line.offer))
     return lines
 

@@ -18,10 +18,11 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from core import aftercommit
+from core.i18n import _l
 from integrations.network import NetworkError, NetworkGateway, NetworkRejected
 from models import Line, LineStatus, ProvisioningRequest, RequestStatus, Service
 from models.base import utcnow
-from services import audit
+from services import ServiceError, audit
 from services.audit import Actor
 from workers import queues
 
@@ -249,3 +250,63 @@ def due_lines(session: Session, limit: int = 1000) -> list[int]:
             .limit(limit)
         )
     )
+
+
+def retry_failed(session: Session, actor: Actor, req: ProvisioningRequest) -> None:
+    """Send a failed request to the network again: it becomes acknowledged with a fresh count of
+    attempts and the line's job is enqueued after the commit. It keeps its place in the line's
+    order (its id), so it is carried out before any change requested after it that is still
+    open.
+
+    Refused when the request is not failed (someone retried it already), or when a later request
+    for the same change of the same line was made since (retrying would undo the newer one).
+    """
+    if req.status != RequestStatus.failed:
+        raise ServiceError(_l("Only a failed request can be sent again."))
+    newer = session.scalars(
+        select(ProvisioningRequest.params).where(
+            ProvisioningRequest.line_id == req.line_id,
+            ProvisioningRequest.id > req.id,
+            ProvisioningRequest.action == req.action,
+            ProvisioningRequest.status.not_in((RequestStatus.failed, RequestStatus.cancelled)),
+        )
+    ).all()
+    if any(_same_change(req, params) for params in newer):
+        raise ServiceError(
+            _l("The same change of this line was requested again later; that request counts.")
+        )
+    reason = req.last_error
+    changed = session.execute(
+        update(ProvisioningRequest)
+        .where(ProvisioningRequest.id == req.id, ProvisioningRequest.status == RequestStatus.failed)
+        .values(
+            status=RequestStatus.acknowledged,
+            attempts=0,
+            last_error=None,
+            not_before=None,
+            claimed_until=None,
+            completed_at=None,
+        )
+    ).rowcount
+    if changed != 1:
+        raise ServiceError(_l("Only a failed request can be sent again."))
+    session.refresh(req)
+    audit.record(
+        session,
+        actor,
+        f"provisioning.{req.action}.retried",
+        customer_id=req.customer_id,
+        object_type="line",
+        object_id=req.line_id,
+        before={"request": req.id, "reason": reason},
+        after={"request": req.id},
+    )
+    session.flush()
+    enqueue_line(session, req.line_id)
+
+
+def _same_change(req: ProvisioningRequest, later_params: dict) -> bool:
+    """A later request changes the same thing (for a service: the same service)."""
+    if req.action != "set_service":
+        return True
+    return (later_params or {}).get("service") == req.params.get("service")

@@ -8,25 +8,13 @@ and dates as on Polish documents). Version 1 is the agreement; later versions ar
 
 from __future__ import annotations
 
-from flask import abort, current_app, make_response, render_template
+from flask import abort, make_response, render_template
 from flask_babel import force_locale
 
 from admin_console.contracts.common import bp, contract_or_404, lines_of, version_views
 from core.pdf import render_pdf
-from core.web import db
+from core.web import db, runtime
 from models import Customer, StaffUser
-
-# The operator's side of the agreement. Deployments set OPERATOR_PARTY in the console app's
-# config (name, street, postal_code, city, nip, krs, regon); this is what prints otherwise.
-DEFAULT_OPERATOR = {
-    "name": "Asystent Mobile sp. z o.o.",
-    "street": None,
-    "postal_code": None,
-    "city": "Warszawa",
-    "nip": None,
-    "krs": None,
-    "regon": None,
-}
 
 
 @bp.route("/<int:contract_id>/versions/<int:n>.pdf")
@@ -46,7 +34,8 @@ def pdf(contract_id: int, n: int):
             contract=contract,
             customer=customer,
             manager=manager,
-            operator=current_app.config.get("OPERATOR_PARTY") or DEFAULT_OPERATOR,
+            # The operator's side of the agreement: OPERATOR_* settings (README).
+            operator=runtime().settings.operator_party,
             shown=shown,
             version=shown.version,
             lines=lines_of(shown.version),

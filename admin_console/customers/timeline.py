@@ -30,7 +30,7 @@ def kind_choices() -> list[tuple[str, str]]:
         ("mail", _("E-mail")),
         ("contracts", _("Contracts")),
         ("orders", _("Orders")),
-        ("service", _("Lines and network requests")),
+        ("service", _("Lines, network and service requests")),
         ("records", _("Company data, contacts, units")),
         ("users", _("Portal users")),
         ("signins", _("Portal sign-ins")),

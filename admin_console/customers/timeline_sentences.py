@@ -10,6 +10,7 @@ from flask_babel import format_decimal, ngettext
 from flask_babel import gettext as _
 
 from core.web import money
+from services.service_requests import STATE_LABELS as SERVICE_REQUEST_STATES
 
 
 def _field_labels() -> dict[str, str]:
@@ -74,6 +75,10 @@ def order_state(value) -> str:
         "cancelled": _("cancelled"),
         "failed": _("failed"),
     }.get(str(value), str(value))
+
+
+def service_request_state(value) -> str:
+    return str(SERVICE_REQUEST_STATES.get(value, value)) if value else "—"
 
 
 def _customer_updated(a, b, obj, n):
@@ -304,6 +309,27 @@ TEXTS = {
             n,
             count=format_decimal(n),
             line=o,
+        ),
+    ),
+    "service_request.opened": (
+        "bi-tools",
+        lambda a, b, o, n: _("Service request opened: %(request)s", request=o),
+    ),
+    "service_request.state_changed": (
+        "bi-tools",
+        lambda a, b, o, n: _(
+            "Service request %(request)s: %(before)s → %(after)s",
+            request=o,
+            before=service_request_state(b.get("state")),
+            after=service_request_state(a.get("state")),
+        ),
+    ),
+    "service_request.note_added": (
+        "bi-chat-left-text",
+        lambda a, b, o, n: (
+            _("Internal note on service request %(request)s", request=o)
+            if a.get("internal")
+            else _("Note on service request %(request)s", request=o)
         ),
     ),
     "line.employee_unassigned": (

@@ -16,7 +16,16 @@ from sqlalchemy import select
 
 from admin_console.customers.timeline_sentences import TEXTS, portal_role, provisioning
 from core.web import db, money
-from models import Contract, Employee, Line, OrgUnit, PortalUser, Product, TariffPlan
+from models import (
+    Contract,
+    Employee,
+    Line,
+    OrgUnit,
+    PortalUser,
+    Product,
+    ServiceRequest,
+    TariffPlan,
+)
 from models.orders import Order
 from services.customers import format_phone
 
@@ -37,6 +46,7 @@ OBJECT_LABELS = {
     "order": (Order, lambda o: o.number),
     "tariff_plan": (TariffPlan, lambda t: t.name),
     "product": (Product, lambda p: p.name),
+    "service_request": (ServiceRequest, lambda r: f"{r.number} «{r.subject}»"),
 }
 
 

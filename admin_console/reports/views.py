@@ -1,5 +1,5 @@
 """Reports: per account manager, each customer's lines, estimated recurring revenue, orders,
-back-orders and portal adoption, with a chart and a CSV export.
+back-orders, open and overdue service requests, and portal adoption, with a chart and a CSV export.
 
 An account manager sees their own customers only; sales and operator admins pick a manager,
 the customers without one, or everyone.
@@ -106,6 +106,8 @@ def export():
         _("Open orders"),
         _("Back-ordered lines"),
         _("Back-ordered units"),
+        _("Open service requests"),
+        _("Overdue service requests"),
         _("Portal users"),
         _("Active portal users (%(days)d days)", days=days),
         _("Portal sign-ins (%(days)d days)", days=days),
@@ -128,6 +130,8 @@ def export():
                 r.open_orders,
                 r.backorder_lines,
                 r.backorder_units,
+                r.open_service_requests,
+                r.overdue_service_requests,
                 r.portal_users,
                 r.active_users,
                 r.logins,

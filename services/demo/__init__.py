@@ -14,6 +14,7 @@ from models import Customer
 from services.demo.commerce import load_commerce
 from services.demo.fleet import load_fleets
 from services.demo.people import load_people
+from services.demo.records import load_records
 from services.demo.stock import load_stock
 
 
@@ -26,6 +27,7 @@ def load_demo(session: Session, password: str, *, if_empty: bool = False) -> str
     report += "\n" + load_fleets(session, customers)
     report += "\n" + load_stock(session)
     report += "\n" + load_commerce(session, customers)
+    report += "\n" + load_records(session, customers)
     session.flush()
     # Nothing needs a job now (no stock for the waiting orders); the sweeps look after the
     # rest once a worker runs, so loading the demo does not need Redis.

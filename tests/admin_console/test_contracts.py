@@ -404,3 +404,33 @@ def test_daily_job_expires_contracts_past_their_end(app, client, db, world):
     sign_in(client, w.manager)
     page = client.get(f"/admin/contracts/{contract.id}").text
     assert "Expired" in page and "Prepare an amendment" not in page
+
+
+def test_contract_pdf_names_the_operator_from_the_settings(db, rt, world):
+    """The seller's party comes from OPERATOR_* settings, not from the code."""
+    import dataclasses
+
+    import wsgi
+    from core.runtime import Runtime
+    from core.settings import OperatorParty
+
+    w = world
+    contract = draft(db, w.customer, item=w.t_m, price=Decimal("39.00"))
+    party = OperatorParty(
+        name="Sieć Komórkowa S.A.",
+        street="ul. Sienna 39",
+        postal_code="00-121",
+        city="Warszawa",
+        nip="5260250274",
+        krs="0000012345",
+    )
+    other = Runtime(dataclasses.replace(rt.settings, operator_party=party), database=rt.db)
+    try:
+        client = wsgi.create_app(other).test_client()
+        sign_in(client, w.manager)
+        text = pdf_text(client.get(f"/admin/contracts/{contract.id}/versions/1.pdf").data)
+    finally:
+        rt.db.session_info["runtime"] = rt
+    assert "Sieć Komórkowa S.A." in text and "Asystent Mobile" not in text  # author, letterhead
+    if shutil.which("pdftotext"):  # the body text, where it can be read
+        assert "ul. Sienna 39" in text and "5260250274" in text and "0000012345" in text

@@ -312,7 +312,7 @@ def test_csv_export(client, db, world):
     assert text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text[1:]), delimiter=";"))
     header, body = rows[0], rows[1:]
-    assert header[0] == "Customer no." and len(header) == 15
+    assert header[0] == "Customer no." and len(header) == 17
     by_name = {row[1]: row for row in body}
     alfa = by_name["'=HYPERLINK(evil)"]  # a formula is quoted
     assert alfa[3] == "4" and alfa[4] == "230.00" and alfa[5] == "list prices"
@@ -333,3 +333,46 @@ def test_chart_escapes_customer_names(client, db, world):
 def test_reports_need_sign_in(client, db):
     r = client.get("/admin/reports/")
     assert r.status_code == 302 and "/admin/login" in r.headers["Location"]
+
+
+@pytest.mark.parametrize("setup", ["price", "item_discount", "kind_discount", "none"])
+def test_report_revenue_is_the_published_offer_times_the_lines(db, setup):
+    """Revenue in the report = for each active line, the monthly fee the customer's published
+    offer shows for its tariff (the list price when the offer does not have it) — including a
+    tariff on the contract that is not on sale yet, which the offer leaves out."""
+    soon = make_tariff(db, fee="70.00")
+    soon.valid_from = TODAY + timedelta(days=3)
+    tariffs = [make_tariff(db, fee="40.00"), make_tariff(db, fee="55.55"), soon]
+    c = make_customer(db)
+    unit = make_unit(db, c)
+    for n, t in zip((3, 2, 4), tariffs, strict=True):
+        for _ in range(n):
+            make_line(db, c, unit, t)
+    if setup != "none":
+        contract = ct.create_draft(
+            db, ACTOR, c, valid_from=TODAY - timedelta(days=3), valid_to=None
+        )
+        version = ct.versions(db, contract)[0]
+        if setup == "kind_discount":
+            version.tariff_discount_percent = Decimal("12.5")
+        for t in tariffs:
+            ct.set_item(
+                db,
+                ACTOR,
+                contract,
+                version,
+                tariff=t,
+                price=Decimal("31.00") if setup == "price" else None,
+                discount_percent=Decimal("7.5") if setup == "item_discount" else None,
+            )
+        ct.activate(db, ACTOR, contract, on=TODAY - timedelta(days=3))
+    db.flush()
+    offer = offer_for(db, c.id, TODAY)
+    expected = Decimal("0.00")
+    for n, t in zip((3, 2, 4), tariffs, strict=True):
+        item = offer.price_of_tariff(t.id)
+        expected += (item.price if item else t.monthly_fee) * n
+    assert offer.price_of_tariff(soon.id) is None  # not on sale yet: list price in both
+    report = console_reports.build(db, _ids_of(db, c), on=TODAY, now=NOW)
+    assert report.rows[0].revenue == expected
+    assert report.rows[0].priced_by_contract == (setup != "none")

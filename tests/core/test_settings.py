@@ -66,3 +66,41 @@ def test_public_url_is_checked_and_normalised(tmp_path):
     for bad in ("asystent.example", "ftp://asystent.example", "https://a.example/?x=1"):
         with pytest.raises(ConfigError, match="PUBLIC_URL must be an http"):
             load_settings({**base, "PUBLIC_URL": bad})
+
+
+def test_operator_party_defaults_and_environment(tmp_path):
+    default = load_settings({"ASYSTENT_INSTANCE": str(tmp_path)}).operator_party
+    assert (default.name, default.city, default.nip) == (
+        "Asystent Mobile sp. z o.o.",
+        "Warszawa",
+        None,
+    )
+    party = load_settings(
+        {
+            "ASYSTENT_INSTANCE": str(tmp_path),
+            "OPERATOR_NAME": "Sieć Komórkowa S.A.",
+            "OPERATOR_STREET": "ul. Sienna 39",
+            "OPERATOR_POSTAL_CODE": "00-121",
+            "OPERATOR_CITY": "Warszawa",
+            "OPERATOR_NIP": "526-025-02-74",
+            "OPERATOR_REGON": "012345675",
+            "OPERATOR_KRS": "0000012345",
+        }
+    ).operator_party
+    assert party.name == "Sieć Komórkowa S.A." and party.street == "ul. Sienna 39"
+    assert (party.nip, party.regon, party.krs) == ("5260250274", "012345675", "0000012345")
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"OPERATOR_NIP": "1234567890"}, "OPERATOR_NIP is not a valid NIP"),
+        ({"OPERATOR_REGON": "123"}, "OPERATOR_REGON is not a valid REGON"),
+        ({"OPERATOR_KRS": "12ab"}, "OPERATOR_KRS is not a valid KRS"),
+        ({"OPERATOR_POSTAL_CODE": "00121"}, "OPERATOR_POSTAL_CODE must look like"),
+        ({"OPERATOR_NAME": "x" * 201}, "OPERATOR_NAME may have at most 200"),
+    ],
+)
+def test_wrong_operator_party_is_one_sentence(tmp_path, env, message):
+    with pytest.raises(ConfigError, match=message):
+        load_settings({"ASYSTENT_INSTANCE": str(tmp_path), **env})

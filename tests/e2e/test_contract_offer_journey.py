@@ -1,13 +1,14 @@
-"""An account manager creates a customer, defines and activates a contract with individual
-prices in the console; the customer's fleet administrator then sees exactly that offer in the
-portal. Through a real browser, in Polish (the default language).
-
-The fleet administrator's portal account is made with a factory: inviting one goes through
-mail and the invitation pages, which have their own tests.
+"""An account manager creates a customer, invites its fleet administrator, defines and
+activates a contract with individual prices in the console; the fleet administrator follows the
+link of the invitation e-mail (delivered by a real worker to the outbox), sets a password, signs
+in and sees exactly that offer in the portal. Through a real browser, in Polish (the default
+language).
 """
 
 from __future__ import annotations
 
+import email
+import email.policy
 import re
 from datetime import timedelta
 
@@ -16,8 +17,11 @@ from sqlalchemy import select
 
 from models import Contract, ContractState, Customer
 from services.contracts import today
-from tests.factories import PASSWORD, make_portal_user, make_staff, valid_nip
+from tests.factories import PASSWORD, make_staff, valid_nip
 from tests.fleet_factories import make_handset, make_tariff
+from tests.workers.test_provisioning import run_worker
+
+NEW_PASSWORD = "Gdańsk-flota-2026"
 
 pytestmark = pytest.mark.browser
 
@@ -26,8 +30,22 @@ def flat(text: str) -> str:
     return text.replace("\xa0", " ").replace("\u202f", " ")
 
 
+def invitation_link(outbox, recipient: str) -> str:
+    """The link in the one message to ``recipient`` that the worker wrote to the outbox."""
+    messages = [
+        email.message_from_bytes(f.read_bytes(), policy=email.policy.default)
+        for f in sorted(outbox.glob("*.eml"))
+    ]
+    mine = [m for m in messages if m["To"] and recipient in m["To"]]
+    assert len(mine) == 1, [m["To"] for m in messages]
+    text = mine[0].get_body(preferencelist=("plain",)).get_content()
+    links = re.findall(r"https?://\S+/welcome/\S+", text)
+    assert len(links) == 1, text
+    return links[0]
+
+
 def test_manager_defines_a_contract_and_the_fleet_admin_sees_its_offer(
-    live_server, browser, page, committed
+    live_server, browser, page, committed, rt
 ):
     manager = make_staff(committed, email="opiekun@operator.example", full_name="Ewa Opiekun")
     biz_m = make_tariff(committed, code="BIZ-M", name="Biznes M", fee="49.99")
@@ -59,9 +77,21 @@ def test_manager_defines_a_contract_and_the_fleet_admin_sees_its_offer(
     page.wait_for_url(re.compile(r".*/admin/customers/\d+$"))
     customer = committed.scalar(select(Customer).where(Customer.name == "Gamma Transport S.A."))
     assert customer.account_manager_id == manager_id
-    make_portal_user(committed, customer, email="flota@gamma.example", full_name="Jan Flotowy")
     customer_id, customer_number = customer.id, customer.number
-    committed.commit()
+    committed.rollback()
+
+    # --- invite the fleet administrator; a worker delivers the mail to the outbox ------------
+    page.click(f"main a[href='/admin/customers/{customer_id}/users']")
+    page.click(f"main a[href='/admin/customers/{customer_id}/users/invite']")
+    page.fill("input[name=email]", "flota@gamma.example")
+    page.fill("input[name=full_name]", "Jan Flotowy")
+    assert page.locator("select[name=role]").input_value() == "fleet_admin"
+    page.click("main button[type=submit]")
+    page.wait_for_url(re.compile(rf".*/admin/customers/{customer_id}/users$"))
+    assert "flota@gamma.example" in page.locator("main").inner_text()
+    run_worker(committed)
+    link = invitation_link(rt.settings.instance_path / "outbox", "flota@gamma.example")
+    assert link.startswith(live_server + "/welcome/")
 
     # --- a draft contract with individual prices ----------------------------------------------
     page.click("nav a[href='/admin/contracts/']")  # the console's main menu
@@ -113,9 +143,21 @@ def test_manager_defines_a_contract_and_the_fleet_admin_sees_its_offer(
     fleet = portal.new_page()
     errors: list[str] = []
     fleet.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    fleet.goto(link)
+    assert "Jan Flotowy" in fleet.locator("main").inner_text()
+    fleet.fill("input[name=password]", NEW_PASSWORD)
+    fleet.fill("input[name=confirm]", NEW_PASSWORD)
+    fleet.click("main button[type=submit]")
+    fleet.wait_for_url(f"{live_server}/")
+    portal.close()
+
+    # A fresh browser: the new password signs in.
+    portal = browser.new_context(locale="pl-PL", viewport={"width": 1280, "height": 900})
+    fleet = portal.new_page()
+    fleet.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     fleet.goto(f"{live_server}/login")
     fleet.fill("input[name=email]", "flota@gamma.example")
-    fleet.fill("input[name=password]", PASSWORD)
+    fleet.fill("input[name=password]", NEW_PASSWORD)
     fleet.click("button[type=submit]")
     fleet.wait_for_url(f"{live_server}/")
     fleet.click("nav a[href='/offer/']")

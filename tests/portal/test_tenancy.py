@@ -13,7 +13,9 @@ from decimal import Decimal
 
 import pytest
 
-from models import BackgroundTask, LineKind, Order, OrderLine, OrderState, TaskStatus
+from models import BackgroundTask, Customer, LineKind, Order, OrderLine, OrderState, TaskStatus
+from services import service_requests
+from services.audit import Actor
 from tests.conftest import login_portal
 from tests.factories import PASSWORD, make_customer, make_portal_user, make_unit
 from tests.fleet_factories import make_employee, make_line, make_tariff
@@ -25,6 +27,7 @@ OBJECTS = {
     "employee_id": "employee",
     "task_id": "task",
     "order_id": "order",
+    "request_id": "service_request",
 }
 
 
@@ -61,7 +64,23 @@ def _objects(db, customer, unit, tariff, user):
         )
     )
     db.flush()
-    return {"unit": unit, "line": line, "employee": employee, "task": task, "order": order}
+    service_request = service_requests.open_request(
+        db,
+        Actor("staff", None, "test"),
+        db.get(Customer, customer.id),
+        category="repair",
+        subject="Ekran",
+        description="Pęknięty",
+        line=line,
+    )
+    return {
+        "unit": unit,
+        "line": line,
+        "employee": employee,
+        "task": task,
+        "order": order,
+        "service_request": service_request,
+    }
 
 
 @pytest.fixture
