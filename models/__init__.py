@@ -40,6 +40,15 @@ from models.orders import (
     OrderState,
     PoolNumber,
 )
+from models.selfservice import (
+    SELFSERVICE_TRANSITIONS,
+    PolicyRule,
+    RequestKind,
+    ScheduledChange,
+    ScheduleState,
+    SelfServiceRequest,
+    SelfServiceState,
+)
 from models.stock import StockExpectation, StockLevel, StockReceipt, Warehouse
 from models.tasks import BackgroundTask, TaskStatus
 from models.users import LoginThrottle, PortalRole, PortalUser, StaffRole, StaffUser
@@ -48,6 +57,7 @@ __all__ = [
     "CONTRACT_TRANSITIONS",
     "LINE_TRANSITIONS",
     "ORDER_TRANSITIONS",
+    "SELFSERVICE_TRANSITIONS",
     "AddressKind",
     "Allocation",
     "AuditEvent",
@@ -76,13 +86,19 @@ __all__ = [
     "OrderState",
     "OrgUnit",
     "OutgoingMail",
+    "PolicyRule",
     "PoolNumber",
     "PortalRole",
     "PortalUser",
     "Product",
     "ProductKind",
     "ProvisioningRequest",
+    "RequestKind",
     "RequestStatus",
+    "ScheduleState",
+    "ScheduledChange",
+    "SelfServiceRequest",
+    "SelfServiceState",
     "Service",
     "StaffRole",
     "StaffUser",
