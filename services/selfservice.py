@@ -411,6 +411,7 @@ def fire_due(session: Session, now: datetime | None = None) -> int:
         ).rowcount
         if claimed != 1:
             continue
+        change.state, change.fired_at = ScheduleState.fired, now
         line = session.get(Line, change.line_id)
         if line.status not in (LineStatus.active, LineStatus.suspended):
             continue  # terminated meanwhile: nothing to switch
