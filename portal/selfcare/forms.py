@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, SelectField
+from wtforms import DateField, HiddenField, SelectChoice, SelectField
 from wtforms.validators import DataRequired, InputRequired
 
-ZONE_CHOICES = [("eu", _l("EU")), ("europe", _l("Europe")), ("world", _l("World"))]
+ZONE_CHOICES = [
+    SelectChoice("eu", _l("EU")),
+    SelectChoice("europe", _l("Europe")),
+    SelectChoice("world", _l("World")),
+]
 
 
 class RoamingForm(FlaskForm):
