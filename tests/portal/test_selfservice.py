@@ -144,7 +144,7 @@ def test_admin_edits_a_unit_policy_and_sees_the_sources(client, db):
     assert r.status_code == 302
     assert policies.own_rules(db, co.team) == {"roaming.zone": "world"}  # max_days not ticked
     page = client.get(f"/selfservice/lines/{co.line.id}/policy").get_data(as_text=True)
-    assert f'<tr data-rule="roaming.zone">' in page and f'data-source="{co.team.id}"' in page
+    assert '<tr data-rule="roaming.zone">' in page and f'data-source="{co.team.id}"' in page
 
     r = post_form(client, url, {"set:roaming.max_days": "1", "rule:roaming.max_days": "0"})
     assert r.status_code == 422
