@@ -30,6 +30,7 @@ from services.orgtree import ancestors
 
 bp = Blueprint("selfadmin", __name__, url_prefix="/selfservice")
 
+
 @bp.before_request
 @login_required
 def _only_fleet_admins():
@@ -90,8 +91,10 @@ def index():
     pending = approvals.pending(s, _scope())
     recent = approvals.recent(s, _scope())
     lines, users = _context_of([*pending, *recent])
-    tops = [current_user.scope_unit] if current_user.scope_unit is not None else list(
-        s.scalars(tenant.units(current_user).where(OrgUnit.parent_id.is_(None)))
+    tops = (
+        [current_user.scope_unit]
+        if current_user.scope_unit is not None
+        else list(s.scalars(tenant.units(current_user).where(OrgUnit.parent_id.is_(None))))
     )
     return render_template(
         "portal/selfadmin/index.html",
@@ -259,8 +262,6 @@ def invite_unit(unit_id: int):
     if not CsrfForm().validate_on_submit():
         abort(400)
     with force_locale(_mail_locale()):
-        outcomes = employee_access.invite_unit(
-            db(), actor(), current_user.customer, _links(), unit
-        )
+        outcomes = employee_access.invite_unit(db(), actor(), current_user.customer, _links(), unit)
     commit()
     return render_template("portal/selfadmin/invited.html", unit=unit, outcomes=outcomes)

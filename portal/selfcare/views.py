@@ -125,9 +125,14 @@ def _outcome(req, line):
     if req.state == SelfServiceState.refused:
         return render_line(line, status=422, refusal=req.params["refusal"])
     if req.state == SelfServiceState.pending:
-        flash(gettext("Your request has been sent to your fleet administrator for approval."), "info")
+        message = gettext("Your request has been sent to your fleet administrator for approval.")
+        flash(message, "info")
     else:
-        flash(gettext("Your request has been sent to the network. It shows as active once the network confirms it."), "success")
+        message = gettext(
+            "Your request has been sent to the network. It shows as active once the network "
+            "confirms it."
+        )
+        flash(message, "success")
     return redirect(url_for("selfcare.line", line_id=line.id))
 
 

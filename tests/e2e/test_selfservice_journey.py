@@ -71,8 +71,10 @@ def test_employee_roaming_journey_with_refusal_and_approval(
         confirmed = None
         while time.monotonic() - started < WAIT_SECONDS:
             page.goto(line_url)
-            confirmed = page.locator(roaming_row).locator("[data-confirmed]").get_attribute(
-                "data-confirmed"
+            confirmed = (
+                page.locator(roaming_row)
+                .locator("[data-confirmed]")
+                .get_attribute("data-confirmed")
             )
             if confirmed == "on":
                 break
@@ -118,8 +120,10 @@ def test_employee_roaming_journey_with_refusal_and_approval(
         started = time.monotonic()
         while time.monotonic() - started < WAIT_SECONDS:
             page.goto(line_url)
-            confirmed = page.locator(roaming_row).locator("[data-confirmed]").get_attribute(
-                "data-confirmed"
+            confirmed = (
+                page.locator(roaming_row)
+                .locator("[data-confirmed]")
+                .get_attribute("data-confirmed")
             )
             if confirmed == "off":
                 break

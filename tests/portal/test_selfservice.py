@@ -82,7 +82,8 @@ def test_roaming_form_errors_are_shown(client, db):
     _login(client, co.user.email)
     url = f"/my/lines/{co.line.id}"
     start, end = _dates(3, 3)
-    r = post_form(client, f"{url}/roaming", {"zone": "eu", "start": end, "end": start}, form_url=url)
+    data = {"zone": "eu", "start": end, "end": start}
+    r = post_form(client, f"{url}/roaming", data, form_url=url)
     assert r.status_code == 422
     assert "The last day cannot be before the first." in r.get_data(as_text=True)
     r = post_form(client, f"{url}/roaming", {"zone": "eu", "start": "", "end": ""}, form_url=url)

@@ -58,9 +58,7 @@ def test_roaming_period_ends_and_switches_off_by_itself(rt, committed):
     assert committed.get(Line, co.line.id).svc_roaming is False
     [change] = committed.scalars(select(ScheduledChange)).all()
     assert change.state == ScheduleState.fired
-    reqs = list(
-        committed.scalars(select(ProvisioningRequest).order_by(ProvisioningRequest.id))
-    )
+    reqs = list(committed.scalars(select(ProvisioningRequest).order_by(ProvisioningRequest.id)))
     assert [(r.params["on"], r.status) for r in reqs] == [
         (True, RequestStatus.completed),
         (False, RequestStatus.completed),
