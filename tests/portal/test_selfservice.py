@@ -171,3 +171,21 @@ def test_invite_a_whole_unit_with_a_summary(client, db):
     assert db.scalar(select(OutgoingMail).where(OutgoingMail.recipient == fresh.email))
     assert no_mail.id  # skipped: no e-mail address
     assert "no e-mail address" in text and "already has an account" in text
+
+
+def test_employee_orders_a_handset_within_the_policy(client, db):
+    from models import OrderLine
+    from tests.fleet_factories import make_handset
+
+    co = make_company(db)
+    phone = make_handset(db, name="Telefon Służbowy", price="800.00")
+    _login(client, co.user.email)
+    url = f"/my/lines/{co.line.id}/exchange"
+    page = client.get(url).get_data(as_text=True)
+    assert "Telefon Służbowy" in page
+    r = post_form(client, url, {"product_id": str(phone.id)})
+    assert r.status_code == 302
+    line = db.scalar(select(OrderLine).where(OrderLine.line_id == co.line.id))
+    assert line.product_id == phone.id
+    r = post_form(client, url, {"product_id": "999999999"})
+    assert r.status_code == 422
