@@ -71,8 +71,8 @@ def choices(session: Session, line: Line) -> tuple[list[Choice], dict | None]:
     refusal = None
     if since is not None and _months_between(since, utcnow()) < months.value:
         message = _l(
-            "Your line got its handset %(n)d months ago; an exchange is possible after "
-            "%(m)d months.",
+            "It is too soon for a new handset. Months since the last one: %(n)d; the policy "
+            "asks for: %(m)d.",
             n=_months_between(since, utcnow()),
             m=months.value,
         )
