@@ -24,12 +24,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.worker]
 WAIT_SECONDS = 30
 
 
-def _login(page, base, email):
+def _login(page, base, email, lands_on=""):
     page.goto(f"{base}/login")
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
+    page.wait_for_url(f"{base}/{lands_on}")
 
 
 def _ask_roaming(page, zone, start, end):
@@ -56,7 +56,7 @@ def test_employee_roaming_journey_with_refusal_and_approval(
     roaming_row = "#my-services tr[data-service='roaming']"
 
     # --- the employee plans a trip within the policy -------------------------------------
-    _login(page, live_server, employee_email)
+    _login(page, live_server, employee_email, f"my/lines/{line_id}")  # their home
     page.click("nav a[href='/my/']")
     page.wait_for_url(line_url)
     _ask_roaming(page, "europe", today, today + timedelta(days=2))

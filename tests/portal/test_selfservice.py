@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from models import (
     OutgoingMail,
@@ -189,3 +189,32 @@ def test_employee_orders_a_handset_within_the_policy(client, db):
     assert line.product_id == phone.id
     r = post_form(client, url, {"product_id": "999999999"})
     assert r.status_code == 422
+
+
+def test_invite_one_employee_from_the_line_page(client, db):
+    co = make_company(db)
+    fresh = make_employee(db, co.customer, co.team, name="Ewa Nowa")
+    line = make_line(db, co.customer, co.team, make_tariff(db), fresh)
+    outsider = make_employee(db, co.customer, co.other)
+    _login(client, co.sales_admin.email)
+    url = f"/selfservice/employees/{fresh.id}/invite"
+    r = post_form(client, url, {}, form_url=f"/fleet/{line.id}")
+    assert r.status_code == 302
+    assert db.scalar(select(PortalUser).where(PortalUser.employee_id == fresh.id))
+    r = post_form(client, url, {}, form_url=f"/fleet/{line.id}")  # twice: refused, told why
+    assert (
+        db.scalar(
+            select(func.count()).select_from(PortalUser).where(PortalUser.employee_id == fresh.id)
+        )
+        == 1
+    )
+    r = post_form(
+        client, f"/selfservice/employees/{outsider.id}/invite", {}, form_url=f"/fleet/{line.id}"
+    )
+    assert r.status_code == 404  # another branch
+
+
+def test_employee_lands_on_their_line(client, db):
+    co = make_company(db)
+    _login(client, co.user.email)
+    assert client.get("/").status_code == 302
