@@ -436,6 +436,53 @@ def cancel_schedule(session: Session, req: SelfServiceRequest) -> None:
     )
 
 
+def can_cancel(req: SelfServiceRequest, now: datetime | None = None) -> bool:
+    """A request still waiting, or a roaming period not yet over."""
+    if req.state == SelfServiceState.pending:
+        return True
+    return (
+        req.kind == RequestKind.roaming
+        and req.state in (SelfServiceState.done, SelfServiceState.approved)
+        and day_start(req.end_date + timedelta(days=1)) > (now or utcnow())
+    )
+
+
+def cancel(
+    session: Session, actor: Actor, req: SelfServiceRequest, now: datetime | None = None
+) -> SelfServiceRequest:
+    """The employee withdraws a request, or ends a roaming period early: what is scheduled is
+    cancelled and, if roaming was already switched on for it, it is switched off now."""
+    if not can_cancel(req, now):
+        raise ServiceError(_l("This request can no longer be cancelled."))
+    was = req.state
+    req.state = SelfServiceState.cancelled
+    if was != SelfServiceState.pending:
+        waiting = session.scalars(
+            select(ScheduledChange).where(
+                ScheduledChange.selfservice_request_id == req.id,
+                ScheduledChange.state == ScheduleState.scheduled,
+            )
+        )
+        started = not any(change.params.get("on") for change in waiting)
+        cancel_schedule(session, req)
+        line = session.get(Line, req.line_id)
+        if started and expected_service(session, line, Service.roaming):
+            provisioning.request_change(
+                session, actor, line, "set_service", {"service": "roaming", "on": False}
+            )
+    audit.record(
+        session,
+        actor,
+        "selfservice.cancelled",
+        customer_id=req.customer_id,
+        object_type="line",
+        object_id=req.line_id,
+        after={"request": req.id},
+    )
+    session.flush()
+    return req
+
+
 # --- reading --------------------------------------------------------------------------------
 
 

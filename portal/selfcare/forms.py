@@ -31,3 +31,7 @@ class ServiceForm(FlaskForm):
 
 class ExchangeForm(FlaskForm):
     product_id = HiddenField(validators=[DataRequired(_l("Choose a handset."))])
+
+
+class CancelForm(FlaskForm):
+    """Withdrawing a request or ending a trip early: the token only."""

@@ -18,6 +18,7 @@ from models import (
     OrgUnit,
     PortalRole,
     Product,
+    SelfServiceRequest,
     SelfServiceState,
     Service,
     TariffPlan,
@@ -25,7 +26,7 @@ from models import (
 from portal import scope as tenant
 from portal.fleet.labels import REQUEST_STATUS_LABELS, SERVICE_LABELS
 from portal.fleet.views import _requests_by_subject
-from portal.selfcare.forms import ExchangeForm, RoamingForm, ServiceForm
+from portal.selfcare.forms import CancelForm, ExchangeForm, RoamingForm, ServiceForm
 from services import ServiceError, exchange, policies, selfservice
 from services import fleet as fl
 from services.approvals import ZONE_NAMES, summary
@@ -42,6 +43,7 @@ def _labels():
         "format_msisdn": fl.format_msisdn,
         "summary": summary,
         "refusal_text": selfservice.refusal_text,
+        "can_cancel": selfservice.can_cancel,
     }
 
 
@@ -181,6 +183,28 @@ def service(line_id: int):
         flash(exc.text, "danger")
         return redirect(url_for("selfcare.line", line_id=line_id))
     return _outcome(req, line)
+
+
+@bp.post("/lines/<int:line_id>/requests/<int:request_id>/cancel")
+@login_required
+def cancel(line_id: int, request_id: int):
+    if not _is_employee():
+        abort(403)
+    line = my_line_or_404(line_id)
+    req = db().get(SelfServiceRequest, request_id)
+    if req is None or req.line_id != line.id:
+        abort(404)
+    if not CancelForm().validate_on_submit():
+        abort(400)
+    try:
+        selfservice.cancel(db(), actor(), req)
+    except ServiceError as exc:
+        db().rollback()
+        flash(exc.text, "danger")
+    else:
+        commit()
+        flash(gettext("The request has been cancelled."), "success")
+    return redirect(url_for("selfcare.line", line_id=line_id))
 
 
 @bp.route("/lines/<int:line_id>/exchange", methods=["GET", "POST"])

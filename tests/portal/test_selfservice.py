@@ -218,3 +218,20 @@ def test_employee_lands_on_their_line(client, db):
     co = make_company(db)
     _login(client, co.user.email)
     assert client.get("/").status_code == 302
+
+
+def test_employee_withdraws_a_pending_request(client, db):
+    co = make_company(db, svc_intl_calls=False)
+    _login(client, co.user.email)
+    url = f"/my/lines/{co.line.id}"
+    post_form(client, f"{url}/service", {"service": "intl_calls", "on": "1"}, form_url=url)
+    req = db.scalar(select(SelfServiceRequest))
+    assert req.state == SelfServiceState.pending
+    colleague = make_employee(db, co.customer, co.team)
+    other_line = make_line(db, co.customer, co.team, make_tariff(db), colleague)
+    r = post_form(client, f"/my/lines/{other_line.id}/requests/{req.id}/cancel", {}, form_url=url)
+    assert r.status_code == 404
+    r = post_form(client, f"{url}/requests/{req.id}/cancel", {}, form_url=url)
+    assert r.status_code == 302
+    db.refresh(req)
+    assert req.state == SelfServiceState.cancelled

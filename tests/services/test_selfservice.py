@@ -170,3 +170,28 @@ def selfservice_scope(user, unit=None):
 
     path = unit.path if unit else (user.scope_unit.path if user.scope_unit else None)
     return FleetScope(user.customer_id, unit_path=path)
+
+
+def test_ending_a_trip_early_switches_roaming_off_and_cancels_the_schedule(db):
+    co = make_company(db)
+    today = selfservice.warsaw_today()
+    trip = selfservice.ask_roaming(
+        db, _employee(co), co.user, co.line, "eu", today, today + timedelta(days=3)
+    )
+    later = selfservice.ask_roaming(
+        db,
+        _employee(co),
+        co.user,
+        co.line,
+        "eu",
+        today + timedelta(days=10),
+        today + timedelta(days=11),
+    )
+    selfservice.cancel(db, _employee(co), later)  # not started: only the schedule goes
+    assert [r.params["on"] for r in _requests(db, co.line)] == [True]
+    selfservice.cancel(db, _employee(co), trip)  # started: roaming off now
+    assert [r.params["on"] for r in _requests(db, co.line)] == [True, False]
+    states = {c.state for c in db.scalars(select(ScheduledChange))}
+    assert states == {ScheduleState.cancelled}
+    with pytest.raises(ServiceError):
+        selfservice.cancel(db, _employee(co), trip)
