@@ -160,8 +160,8 @@ def approve(
             after={"request": req.id, "order": req.order_id},
         )
     else:
-        selfservice._check_live(line)
-        selfservice._carry_out(session, actor, req, line, state=SelfServiceState.approved)
+        selfservice.check_live(line)
+        selfservice.carry_out(session, actor, req, line, state=SelfServiceState.approved)
     body = _l(
         "Hello,\n\n%(admin)s has approved your request for %(what)s on line %(number)s. "
         "The change is now on its way to the network; the portal shows it as active once "

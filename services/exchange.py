@@ -76,7 +76,7 @@ def choices(session: Session, line: Line) -> tuple[list[Choice], dict | None]:
             n=_months_between(since, utcnow()),
             m=months.value,
         )
-        refusal = selfservice._refusal(session, line, months, message)
+        refusal = selfservice.refusal(session, line, months, message)
     allowed = policy.value("exchange.models")
     budget = policy.value("exchange.budget")
     over = policy.value("exchange.over_budget")
@@ -101,7 +101,7 @@ def ask(
 ) -> SelfServiceRequest:
     """The employee asks for a new handset. Returns the request: ``done`` (the order is placed),
     ``pending`` (waits for an admin) or ``refused`` (with the rule)."""
-    selfservice._check_live(line)
+    selfservice.check_live(line)
     options, refusal = choices(session, line)
     choice = next((c for c in options if c.item.product.id == product_id), None)
     if choice is None:
@@ -112,11 +112,11 @@ def ask(
         "price": str(choice.item.price),
         "employee_pays": str(choice.employee_pays),
     }
-    req = selfservice._new_request(session, user, line, RequestKind.exchange, params)
+    req = selfservice.new_request(session, user, line, RequestKind.exchange, params)
     if refusal is not None:
-        return selfservice._refuse(session, actor, req, refusal)
+        return selfservice.refuse(session, actor, req, refusal)
     if choice.needs_approval:
-        return selfservice._await_approval(session, actor, req, line)
+        return selfservice.await_approval(session, actor, req, line)
     place(session, actor, req, line)
     req.state = SelfServiceState.done
     audit.record(

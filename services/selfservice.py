@@ -7,8 +7,8 @@ it is refused with the rule, the unit that set it and the admin to ask. Every as
 ``SelfServiceRequest`` (refusals too), so the admin sees what employees did.
 
 A roaming period is two changes: roaming on at the start (now, or at 00:00 Warsaw time of the
-first day) and off at 00:00 after the last day. Changes for later are ``ScheduledChange`` rows:
-``fire_due`` (the periodic sweep) turns due ones into provisioning requests, once each.
+first day) and off at 00:00 after the last day. Changes for later are ``ScheduledChange`` rows
+(``services.scheduled_changes``), which the periodic sweep turns into provisioning requests.
 """
 
 from __future__ import annotations
@@ -16,17 +16,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.i18n import _l
 from models import (
     Line,
     LineStatus,
-    OrgUnit,
     PortalRole,
     PortalUser,
-    ProvisioningRequest,
     RequestKind,
     ScheduledChange,
     ScheduleState,
@@ -35,12 +33,11 @@ from models import (
     Service,
 )
 from models.base import utcnow
-from services import ServiceError, audit, policies, provisioning
+from services import ServiceError, audit, policies, provisioning, scheduled_changes
 from services.audit import Actor
 from services.contract_versions import BUSINESS_TZ
 
 MAX_AHEAD = timedelta(days=366)  # a roaming period starts within a year
-FIRE_BATCH = 500
 
 # The direction of a switch that costs or exposes something: the policy governs it. The other
 # direction (roaming off, premium-rate barring on…) an employee may always take.
@@ -92,7 +89,7 @@ class Refused(ServiceError):
     """Outside the policy: which rule, set where, and whom to ask."""
 
 
-def _refusal(session: Session, line: Line, eff: policies.Effective, message) -> dict:
+def refusal(session: Session, line: Line, eff: policies.Effective, message) -> dict:
     contact = nearest_admin(session, line)
     return {
         "rule": eff.key,
@@ -128,7 +125,7 @@ def refusal_text(refusal: dict):
     )
 
 
-def _new_request(
+def new_request(
     session: Session,
     user: PortalUser,
     line: Line,
@@ -151,7 +148,7 @@ def _new_request(
     return req
 
 
-def _refuse(
+def refuse(
     session: Session, actor: Actor, req: SelfServiceRequest, refusal: dict
 ) -> SelfServiceRequest:
     req.state = SelfServiceState.refused
@@ -170,7 +167,7 @@ def _refuse(
     return req
 
 
-def _check_live(line: Line) -> None:
+def check_live(line: Line) -> None:
     if line.status != LineStatus.active:
         raise ServiceError(_l("Only an active line can be changed."))
 
@@ -190,23 +187,23 @@ def ask_service(
 ) -> SelfServiceRequest:
     """An employee switches a service on or off. Returns the request: ``done`` (sent to the
     network), ``pending`` (waits for approval) or ``refused`` (with ``params['refusal']``)."""
-    _check_live(line)
+    check_live(line)
     if service == Service.roaming and on:
         raise ServiceError(_l("Choose the dates and the zone to switch roaming on."))
     if expected_service(session, line, service) == on:
         raise ServiceError(_l("The service is already in this state (or about to be)."))
-    req = _new_request(
+    req = new_request(
         session, user, line, RequestKind.service, {"service": service.value, "on": on}
     )
     if on != RISKY_DIRECTION[service]:
-        return _carry_out(session, actor, req, line)
+        return carry_out(session, actor, req, line)
     eff = policies.effective_for_line(session, line)[policies.service_rule(service)]
     if eff.value == policies.NEVER:
         message = _l("You cannot change this service yourself.")
-        return _refuse(session, actor, req, _refusal(session, line, eff, message))
+        return refuse(session, actor, req, refusal(session, line, eff, message))
     if eff.value == policies.APPROVAL:
-        return _await_approval(session, actor, req, line)
-    return _carry_out(session, actor, req, line)
+        return await_approval(session, actor, req, line)
+    return carry_out(session, actor, req, line)
 
 
 def parse_period(start: date | None, end: date | None, now: datetime | None = None) -> None:
@@ -253,7 +250,7 @@ def ask_roaming(
     now: datetime | None = None,
 ) -> SelfServiceRequest:
     """Roaming on from ``start`` to ``end`` (Warsaw days, inclusive) in ``zone``."""
-    _check_live(line)
+    check_live(line)
     if zone not in policies.ZONES:
         raise ServiceError(_l("Choose a roaming zone."), field="zone")
     parse_period(start, end, now)
@@ -262,7 +259,7 @@ def ask_roaming(
             _l("A roaming period for these days has already been asked for on this line."),
             field="start",
         )
-    req = _new_request(
+    req = new_request(
         session,
         user,
         line,
@@ -275,18 +272,18 @@ def ask_roaming(
     mode = policy[policies.service_rule(Service.roaming)]
     if mode.value == policies.NEVER:
         message = _l("You cannot switch roaming on yourself.")
-        return _refuse(session, actor, req, _refusal(session, line, mode, message))
+        return refuse(session, actor, req, refusal(session, line, mode, message))
     allowed = policy["roaming.zone"]
     if not policies.zone_allows(allowed.value, zone):
         message = _l("Roaming in this zone is not allowed for your line.")
-        return _refuse(session, actor, req, _refusal(session, line, allowed, message))
+        return refuse(session, actor, req, refusal(session, line, allowed, message))
     days = (end - start).days + 1
     if mode.value == policies.APPROVAL or days > policy.value("roaming.max_days"):
-        return _await_approval(session, actor, req, line)
-    return _carry_out(session, actor, req, line, now=now)
+        return await_approval(session, actor, req, line)
+    return carry_out(session, actor, req, line, now=now)
 
 
-def _await_approval(
+def await_approval(
     session: Session, actor: Actor, req: SelfServiceRequest, line: Line
 ) -> SelfServiceRequest:
     from services import approvals  # approvals carry requests out through this module
@@ -313,7 +310,7 @@ def _describe(req: SelfServiceRequest) -> dict:
     return out
 
 
-def _carry_out(
+def carry_out(
     session: Session,
     actor: Actor,
     req: SelfServiceRequest,
@@ -343,9 +340,9 @@ def _carry_out(
         if start_at <= now:
             provisioning.request_change(session, actor, line, "set_service", on)
         else:
-            schedule(session, actor, line, "set_service", on, start_at, req)
+            scheduled_changes.schedule(session, actor, line, "set_service", on, start_at, req)
         off = {"service": Service.roaming.value, "on": False}
-        schedule(session, actor, line, "set_service", off, end_at, req)
+        scheduled_changes.schedule(session, actor, line, "set_service", off, end_at, req)
     req.state = state
     audit.record(
         session,
@@ -358,82 +355,6 @@ def _carry_out(
     )
     session.flush()
     return req
-
-
-# --- scheduled changes ---------------------------------------------------------------------
-
-
-def schedule(
-    session: Session,
-    actor: Actor,
-    line: Line,
-    action: str,
-    params: dict,
-    due_at: datetime,
-    req: SelfServiceRequest | None = None,
-) -> ScheduledChange:
-    change = ScheduledChange(
-        customer_id=line.customer_id,
-        line_id=line.id,
-        selfservice_request_id=req.id if req else None,
-        action=action,
-        params=params,
-        due_at=due_at,
-        state=ScheduleState.scheduled,
-        requested_by=actor.label,
-    )
-    session.add(change)
-    session.flush()
-    return change
-
-
-def fire_due(session: Session, now: datetime | None = None) -> int:
-    """Turn scheduled changes that are due into provisioning requests. Each row is claimed with
-    a conditional update first, so two sweeps at once request a change once."""
-    now = now or utcnow()
-    due = list(
-        session.scalars(
-            select(ScheduledChange)
-            .where(ScheduledChange.state == ScheduleState.scheduled, ScheduledChange.due_at <= now)
-            .order_by(ScheduledChange.due_at, ScheduledChange.id)
-            .limit(FIRE_BATCH)
-        )
-    )
-    fired = 0
-    for change in due:
-        claimed = session.execute(
-            update(ScheduledChange)
-            .where(
-                ScheduledChange.id == change.id, ScheduledChange.state == ScheduleState.scheduled
-            )
-            .values(state=ScheduleState.fired, fired_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if claimed != 1:
-            continue
-        change.state, change.fired_at = ScheduleState.fired, now
-        line = session.get(Line, change.line_id)
-        if line.status not in (LineStatus.active, LineStatus.suspended):
-            continue  # terminated meanwhile: nothing to switch
-        req = provisioning.request_change(
-            session, Actor.system("schedule"), line, change.action, change.params
-        )
-        change.provisioning_request_id = req.id
-        fired += 1
-    session.flush()
-    return fired
-
-
-def cancel_schedule(session: Session, req: SelfServiceRequest) -> None:
-    session.execute(
-        update(ScheduledChange)
-        .where(
-            ScheduledChange.selfservice_request_id == req.id,
-            ScheduledChange.state == ScheduleState.scheduled,
-        )
-        .values(state=ScheduleState.cancelled)
-        .execution_options(synchronize_session=False)
-    )
 
 
 def can_cancel(req: SelfServiceRequest, now: datetime | None = None) -> bool:
@@ -464,7 +385,7 @@ def cancel(
             )
         )
         started = not any(change.params.get("on") for change in waiting)
-        cancel_schedule(session, req)
+        scheduled_changes.cancel_for(session, req)
         line = session.get(Line, req.line_id)
         if started and expected_service(session, line, Service.roaming):
             provisioning.request_change(
@@ -495,24 +416,3 @@ def requests_of_line(session: Session, line_id: int, limit: int = 20) -> list[Se
             .limit(limit)
         )
     )
-
-
-def schedule_of_line(session: Session, line_id: int) -> list[ScheduledChange]:
-    return list(
-        session.scalars(
-            select(ScheduledChange)
-            .where(
-                ScheduledChange.line_id == line_id,
-                ScheduledChange.state == ScheduleState.scheduled,
-            )
-            .order_by(ScheduledChange.due_at)
-        )
-    )
-
-
-def open_requests(session: Session, line_id: int) -> list[ProvisioningRequest]:
-    return provisioning.open_requests(session, [line_id]).get(line_id, [])
-
-
-def unit_of(session: Session, line: Line) -> OrgUnit:
-    return session.get(OrgUnit, line.unit_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from services import selfservice
+from services import scheduled_changes
 from workers.context import unit_of_work
 
 
@@ -13,4 +13,4 @@ def fire_scheduled(now: str | None = None) -> int:
     (ISO 8601 with offset) lets a caller say what time it is; by default the clock's."""
     moment = datetime.fromisoformat(now) if now else None
     with unit_of_work() as s:
-        return selfservice.fire_due(s, moment)
+        return scheduled_changes.fire_due(s, moment)

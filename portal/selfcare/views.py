@@ -27,7 +27,7 @@ from portal import scope as tenant
 from portal.fleet.labels import REQUEST_STATUS_LABELS, SERVICE_LABELS
 from portal.fleet.views import _requests_by_subject
 from portal.selfcare.forms import CancelForm, ExchangeForm, RoamingForm, ServiceForm
-from services import ServiceError, exchange, policies, selfservice
+from services import ServiceError, exchange, policies, scheduled_changes, selfservice
 from services import fleet as fl
 from services.approvals import ZONE_NAMES, summary
 
@@ -95,7 +95,7 @@ def render_line(line: Line, *, roaming_form=None, status=200, refusal=None):
         "unit": s.get(OrgUnit, line.unit_id),
         "subjects": subjects,
         "asks": selfservice.requests_of_line(s, line.id),
-        "schedule": selfservice.schedule_of_line(s, line.id),
+        "schedule": scheduled_changes.schedule_of_line(s, line.id),
         "modes": modes,
         "risky": {k.value: v for k, v in selfservice.RISKY_DIRECTION.items()},
         "allowed_zone": policy.value("roaming.zone"),

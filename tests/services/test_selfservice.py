@@ -14,7 +14,7 @@ from models import (
     SelfServiceState,
     Service,
 )
-from services import ServiceError, approvals, policies, provisioning, selfservice
+from services import ServiceError, approvals, policies, provisioning, scheduled_changes, selfservice
 from services.audit import Actor
 from tests.selfservice_factories import make_company
 
@@ -91,12 +91,12 @@ def test_roaming_period_is_scheduled_in_warsaw_time_and_fires_once(db):
         datetime(2026, 5, 10, 22, 0, tzinfo=UTC),
     ]
     assert [c.params["on"] for c in changes] == [True, False]
-    assert selfservice.fire_due(db, NOW) == 0
-    assert selfservice.fire_due(db, datetime(2026, 5, 3, 8, 0, tzinfo=UTC)) == 1
-    assert selfservice.fire_due(db, datetime(2026, 5, 3, 9, 0, tzinfo=UTC)) == 0  # once
+    assert scheduled_changes.fire_due(db, NOW) == 0
+    assert scheduled_changes.fire_due(db, datetime(2026, 5, 3, 8, 0, tzinfo=UTC)) == 1
+    assert scheduled_changes.fire_due(db, datetime(2026, 5, 3, 9, 0, tzinfo=UTC)) == 0  # once
     [on] = _requests(db, co.line)
     assert on.params == {"service": "roaming", "on": True, "zone": "europe"}
-    assert selfservice.fire_due(db, datetime(2026, 5, 11, tzinfo=UTC)) == 1
+    assert scheduled_changes.fire_due(db, datetime(2026, 5, 11, tzinfo=UTC)) == 1
     assert [r.params["on"] for r in _requests(db, co.line)] == [True, False]
     assert {c.state for c in changes} == {ScheduleState.fired}
 
