@@ -70,13 +70,8 @@ def choices(session: Session, line: Line) -> tuple[list[Choice], dict | None]:
     since = last_exchange(session, line)
     refusal = None
     if since is not None and _months_between(since, utcnow()) < months.value:
-        message = _l(
-            "It is too soon for a new handset. Months since the last one: %(n)d; the policy "
-            "asks for: %(m)d.",
-            n=_months_between(since, utcnow()),
-            m=months.value,
-        )
-        refusal = selfservice.refusal(session, line, months, message)
+        n = _months_between(since, utcnow())
+        refusal = selfservice.refusal(session, line, months, "exchange_months", n=n, m=months.value)
     allowed = policy.value("exchange.models")
     budget = policy.value("exchange.budget")
     over = policy.value("exchange.over_budget")

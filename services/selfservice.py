@@ -89,20 +89,38 @@ class Refused(ServiceError):
     """Outside the policy: which rule, set where, and whom to ask."""
 
 
-def refusal(session: Session, line: Line, eff: policies.Effective, message) -> dict:
+# Why something is refused, by code (stored with the request, so it reads in the language of
+# whoever looks at it later).
+REFUSALS = {
+    "service": lambda a: _l("You cannot change this service yourself."),
+    "roaming": lambda a: _l("You cannot switch roaming on yourself."),
+    "zone": lambda a: _l("Roaming in this zone is not allowed for your line."),
+    "exchange_months": lambda a: _l(
+        "It is too soon for a new handset. Months since the last one: %(n)d; the policy "
+        "asks for: %(m)d.",
+        n=a.get("n", 0),
+        m=a.get("m", 0),
+    ),
+}
+
+
+def refusal(session: Session, line: Line, eff: policies.Effective, code: str, **args) -> dict:
+    """What a refusal says: the reason (a code of ``REFUSALS``), the rule, the unit that set it,
+    and the nearest fleet admin to ask."""
     contact = nearest_admin(session, line)
     return {
+        "code": code,
+        "args": args,
         "rule": eff.key,
         "unit_id": eff.unit.id if eff.unit else None,
         "unit": eff.unit.name if eff.unit else None,
         "admin": contact.name if contact else None,
         "admin_email": contact.email if contact else None,
-        "message": str(message),
     }
 
 
 def refusal_text(refusal: dict):
-    """The sentence an employee reads: the rule, where it comes from, whom to ask."""
+    """The sentence an employee reads: the reason, the rule, where it comes from, whom to ask."""
     rule = policies.RULES[refusal["rule"]].label
     if refusal.get("unit"):
         source = _l("set for %(unit)s", unit=refusal["unit"])
@@ -118,7 +136,7 @@ def refusal_text(refusal: dict):
         ask = _l("Ask your company's fleet administrator.")
     return _l(
         "%(what)s Rule: %(rule)s (%(source)s). %(ask)s",
-        what=refusal["message"],
+        what=REFUSALS[refusal["code"]](refusal.get("args") or {}),
         rule=rule,
         source=source,
         ask=ask,
@@ -153,7 +171,7 @@ def refuse(
 ) -> SelfServiceRequest:
     req.state = SelfServiceState.refused
     req.params = {**req.params, "refusal": refusal}
-    req.reason = refusal["message"][:500]
+    req.reason = None  # the refusal is in params, told in the reader's language
     audit.record(
         session,
         actor,
@@ -199,8 +217,7 @@ def ask_service(
         return carry_out(session, actor, req, line)
     eff = policies.effective_for_line(session, line)[policies.service_rule(service)]
     if eff.value == policies.NEVER:
-        message = _l("You cannot change this service yourself.")
-        return refuse(session, actor, req, refusal(session, line, eff, message))
+        return refuse(session, actor, req, refusal(session, line, eff, "service"))
     if eff.value == policies.APPROVAL:
         return await_approval(session, actor, req, line)
     return carry_out(session, actor, req, line)
@@ -271,12 +288,10 @@ def ask_roaming(
     policy = policies.effective_for_line(session, line)
     mode = policy[policies.service_rule(Service.roaming)]
     if mode.value == policies.NEVER:
-        message = _l("You cannot switch roaming on yourself.")
-        return refuse(session, actor, req, refusal(session, line, mode, message))
+        return refuse(session, actor, req, refusal(session, line, mode, "roaming"))
     allowed = policy["roaming.zone"]
     if not policies.zone_allows(allowed.value, zone):
-        message = _l("Roaming in this zone is not allowed for your line.")
-        return refuse(session, actor, req, refusal(session, line, allowed, message))
+        return refuse(session, actor, req, refusal(session, line, allowed, "zone"))
     days = (end - start).days + 1
     if mode.value == policies.APPROVAL or days > policy.value("roaming.max_days"):
         return await_approval(session, actor, req, line)

@@ -118,7 +118,7 @@ def line(line_id: int):
 
 
 def _mail_locale():
-    return current_user.locale or current_app.config["BABEL_DEFAULT_LOCALE"]
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def _outcome(req, line):

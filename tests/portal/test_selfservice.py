@@ -73,7 +73,7 @@ def test_roaming_period_is_pending_and_a_zone_beyond_the_policy_is_refused(clien
     )
     assert r.status_code == 422
     text = r.get_data(as_text=True)
-    assert "Roaming in this zone is not allowed" in text
+    assert "Roaming in this zone is not allowed" in text, text[text.find("<main") :][:3000]
     assert "Firma" in text and "Sebastian Sprzedaż" in text
 
 
