@@ -11,7 +11,7 @@ web layer wraps the call in Flask-Babel's ``force_locale``).
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.i18n import _l
@@ -125,6 +125,23 @@ def _check(req: SelfServiceRequest, admin: PortalUser) -> None:
         raise ServiceError(_l("Only a fleet administrator can decide this request."))
 
 
+def _claim(session: Session, req: SelfServiceRequest, state: SelfServiceState) -> None:
+    """Take the decision with a conditional update: of two admins deciding at once, one wins
+    and the other is told the request has been decided."""
+    claimed = session.execute(
+        update(SelfServiceRequest)
+        .where(
+            SelfServiceRequest.id == req.id,
+            SelfServiceRequest.state == SelfServiceState.pending,
+        )
+        .values(state=state)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        raise ServiceError(_l("This request has already been decided."))
+    req.state = state
+
+
 def _tell_employee(session: Session, req: SelfServiceRequest, line: Line, body) -> None:
     user = session.get(PortalUser, req.requested_by_id) if req.requested_by_id else None
     if user is None:
@@ -142,6 +159,7 @@ def approve(
     session: Session, actor: Actor, req: SelfServiceRequest, admin: PortalUser
 ) -> SelfServiceRequest:
     _check(req, admin)
+    _claim(session, req, SelfServiceState.approved)
     line = session.get(Line, req.line_id)
     req.decided_by_id = admin.id
     req.decided_at = utcnow()
@@ -184,8 +202,8 @@ def reject(
         raise ServiceError(_l("Give the reason for rejecting the request."), field="reason")
     if len(reason) > MAX_REASON:
         raise ServiceError(_l("The reason is too long (at most 500 characters)."), field="reason")
+    _claim(session, req, SelfServiceState.rejected)
     line = session.get(Line, req.line_id)
-    req.state = SelfServiceState.rejected
     req.reason = reason
     req.decided_by_id = admin.id
     req.decided_at = utcnow()

@@ -195,3 +195,23 @@ def test_ending_a_trip_early_switches_roaming_off_and_cancels_the_schedule(db):
     assert states == {ScheduleState.cancelled}
     with pytest.raises(ServiceError):
         selfservice.cancel(db, _employee(co), trip)
+
+
+def test_two_admins_deciding_at_once_one_wins(db):
+    from sqlalchemy import update
+
+    from models import SelfServiceRequest
+
+    co = make_company(db, svc_intl_calls=False)
+    req = selfservice.ask_service(db, _employee(co), co.user, co.line, Service.intl_calls, True)
+    # the other admin's decision lands first; this admin's page still shows it pending
+    db.execute(
+        update(SelfServiceRequest)
+        .where(SelfServiceRequest.id == req.id)
+        .values(state=SelfServiceState.rejected)
+        .execution_options(synchronize_session=False)
+    )
+    assert req.state == SelfServiceState.pending
+    with pytest.raises(ServiceError):
+        approvals.approve(db, ADMIN, req, co.admin)
+    assert provisioning.open_requests(db, [co.line.id]) == {}
