@@ -40,6 +40,15 @@ from models.orders import (
     OrderState,
     PoolNumber,
 )
+from models.selfservice import (
+    SELFSERVICE_TRANSITIONS,
+    PolicyRule,
+    RequestKind,
+    ScheduledChange,
+    ScheduleState,
+    SelfServiceRequest,
+    SelfServiceState,
+)
 from models.service_requests import (
     OPEN_STATES as SERVICE_REQUEST_OPEN_STATES,
 )
@@ -58,6 +67,7 @@ __all__ = [
     "CONTRACT_TRANSITIONS",
     "LINE_TRANSITIONS",
     "ORDER_TRANSITIONS",
+    "SELFSERVICE_TRANSITIONS",
     "SERVICE_REQUEST_OPEN_STATES",
     "SERVICE_REQUEST_TRANSITIONS",
     "AddressKind",
@@ -88,13 +98,19 @@ __all__ = [
     "OrderState",
     "OrgUnit",
     "OutgoingMail",
+    "PolicyRule",
     "PoolNumber",
     "PortalRole",
     "PortalUser",
     "Product",
     "ProductKind",
     "ProvisioningRequest",
+    "RequestKind",
     "RequestStatus",
+    "ScheduleState",
+    "ScheduledChange",
+    "SelfServiceRequest",
+    "SelfServiceState",
     "Service",
     "ServiceRequest",
     "ServiceRequestCategory",

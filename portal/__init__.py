@@ -24,6 +24,8 @@ def create_app(rt: Runtime | None = None) -> Flask:
     from portal.offer.views import bp as offer_bp
     from portal.orders.views import bp as orders_bp
     from portal.phonebook.views import bp as phonebook_bp
+    from portal.selfadmin.views import bp as selfadmin_bp
+    from portal.selfcare.views import bp as selfcare_bp
     from portal.service.views import bp as service_bp
     from portal.shop.views import bp as shop_bp
     from portal.units.views import bp as units_bp
@@ -40,6 +42,8 @@ def create_app(rt: Runtime | None = None) -> Flask:
         shop_bp,
         orders_bp,
         service_bp,
+        selfcare_bp,
+        selfadmin_bp,
     ):
         app.register_blueprint(bp)
     app.add_url_rule("/", "index", view_func=app.view_functions["dashboard.index"])

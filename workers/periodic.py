@@ -8,12 +8,21 @@ from __future__ import annotations
 from rq.cron import CronScheduler
 
 from core.runtime import Runtime
-from workers import contract_jobs, fleet_io_jobs, mail_jobs, provisioning_jobs, queues, stock_jobs
+from workers import (
+    contract_jobs,
+    fleet_io_jobs,
+    mail_jobs,
+    provisioning_jobs,
+    queues,
+    selfservice_jobs,
+    stock_jobs,
+)
 
 SWEEPS = [
     # (function, queue, seconds between runs)
     (mail_jobs.sweep_mail, queues.MAIL, 60),
     (provisioning_jobs.sweep_provisioning, queues.PROVISIONING, 10),
+    (selfservice_jobs.fire_scheduled, queues.PROVISIONING, 30),
     (stock_jobs.sweep_backorders, queues.BACKORDERS, 30),
     (contract_jobs.expire_contracts, queues.DEFAULT, 3600),
     (fleet_io_jobs.sweep_lost_tasks, queues.DOCUMENTS, 60),

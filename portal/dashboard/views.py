@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from core.web import db
-from models import PortalUser
+from models import PortalRole, PortalUser
 from portal import scope
 from services.orgtree import build_tree
 
@@ -16,6 +16,8 @@ bp = Blueprint("dashboard", __name__)
 @login_required
 def index():
     user = current_user
+    if user.role == PortalRole.employee:  # an employee's home is their own line
+        return redirect(url_for("selfcare.index"))
     units = list(db().scalars(scope.units(user)))
     user_count = db().scalar(
         select(func.count())
