@@ -148,6 +148,51 @@ def warehouse_deliver(sku: str, quantity: int, code: str, reference: str | None)
     )
 
 
+# --- usage files --------------------------------------------------------------------------
+
+
+@cli.group()
+def usage() -> None:
+    """Usage files delivered by the operator's billing platform."""
+
+
+@usage.command("load")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, readable=True))
+@click.option("--now", is_flag=True, help="Load in this process instead of by a worker.")
+@with_appcontext
+def usage_load(path: str, now: bool) -> None:
+    """Submit the usage file PATH (CSV, see docs/usage-format.md); a worker loads it."""
+    from pathlib import Path
+
+    from services import ServiceError, usage_files
+
+    rt = _runtime()
+    source = Path(path)
+    with rt.db.session_scope() as s:
+        try:
+            file, created = usage_files.submit_path(
+                s, rt.files, source, name=source.name, submitted_by="cli", enqueue=not now
+            )
+        except ServiceError as exc:
+            raise click.ClickException(exc.text) from exc
+        file_id, state = file.id, file.state
+    if not created:
+        click.echo(f"This file was delivered before (file #{file_id}, {state}); nothing changed.")
+        return
+    if not now:
+        click.echo(f"File #{file_id} recorded; a worker is loading it.")
+        return
+    from workers.usage_jobs import load_usage_file
+
+    load_usage_file(file_id)
+    with rt.db.session_scope() as s:
+        file = s.get(usage_files.UsageFile, file_id)
+        click.echo(
+            f"File #{file_id} {file.state}: {file.rows_loaded} events loaded, "
+            f"{file.rows_rejected} rows rejected."
+        )
+
+
 # --- workers ------------------------------------------------------------------------------
 
 

@@ -42,10 +42,22 @@ from models.orders import (
 )
 from models.stock import StockExpectation, StockLevel, StockReceipt, Warehouse
 from models.tasks import BackgroundTask, TaskStatus
+from models.usage import (
+    FILE_TRANSITIONS,
+    Direction,
+    FileState,
+    UsageDaily,
+    UsageEvent,
+    UsageFile,
+    UsageKind,
+    UsageRejection,
+    Zone,
+)
 from models.users import LoginThrottle, PortalRole, PortalUser, StaffRole, StaffUser
 
 __all__ = [
     "CONTRACT_TRANSITIONS",
+    "FILE_TRANSITIONS",
     "LINE_TRANSITIONS",
     "ORDER_TRANSITIONS",
     "AddressKind",
@@ -62,7 +74,9 @@ __all__ = [
     "Customer",
     "CustomerAddress",
     "CustomerNote",
+    "Direction",
     "Employee",
+    "FileState",
     "Line",
     "LineKind",
     "LineStatus",
@@ -91,5 +105,11 @@ __all__ = [
     "StockReceipt",
     "TariffPlan",
     "TaskStatus",
+    "UsageDaily",
+    "UsageEvent",
+    "UsageFile",
+    "UsageKind",
+    "UsageRejection",
     "Warehouse",
+    "Zone",
 ]

@@ -8,7 +8,15 @@ from __future__ import annotations
 from rq.cron import CronScheduler
 
 from core.runtime import Runtime
-from workers import contract_jobs, fleet_io_jobs, mail_jobs, provisioning_jobs, queues, stock_jobs
+from workers import (
+    contract_jobs,
+    fleet_io_jobs,
+    mail_jobs,
+    provisioning_jobs,
+    queues,
+    stock_jobs,
+    usage_jobs,
+)
 
 SWEEPS = [
     # (function, queue, seconds between runs)
@@ -18,6 +26,7 @@ SWEEPS = [
     (contract_jobs.expire_contracts, queues.DEFAULT, 3600),
     (fleet_io_jobs.sweep_lost_tasks, queues.DOCUMENTS, 60),
     (fleet_io_jobs.sweep_task_files, queues.DOCUMENTS, 600),
+    (usage_jobs.sweep_usage_files, queues.USAGE, 60),
 ]
 
 
