@@ -36,6 +36,7 @@ def create_app(rt: Runtime | None = None) -> Flask:
     from admin_console.reports.views import bp as reports_bp
     from admin_console.staff.views import bp as staff_bp
     from admin_console.stock.views import bp as stock_bp
+    from admin_console.usage.views import bp as usage_bp
     from admin_console.warehouse_api import bp as warehouse_api_bp
 
     for bp in (
@@ -47,6 +48,7 @@ def create_app(rt: Runtime | None = None) -> Flask:
         reports_bp,
         staff_bp,
         stock_bp,
+        usage_bp,
     ):
         app.register_blueprint(bp)
     # Machine-to-machine: token instead of a staff session, so no CSRF token either.

@@ -106,12 +106,10 @@ def _open_text(raw: io.BufferedIOBase) -> io.TextIOWrapper:
 
 def open_rows(path: Path) -> io.TextIOWrapper:
     """The file as text, decompressed if it is gzip. Invalid bytes read as U+FFFD."""
-    raw = path.open("rb")
-    if raw.read(2) == b"\x1f\x8b":
-        raw.seek(0)
-        return _open_text(gzip.GzipFile(fileobj=raw))  # type: ignore[arg-type]
-    raw.seek(0)
-    return _open_text(raw)
+    with path.open("rb") as probe:
+        compressed = probe.read(2) == b"\x1f\x8b"
+    raw = gzip.open(path, "rb") if compressed else path.open("rb")
+    return _open_text(raw)  # type: ignore[arg-type]
 
 
 def head_of(data: bytes) -> bytes:
