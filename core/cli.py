@@ -98,15 +98,53 @@ def demo() -> None:
 
 @demo.command("load")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database has customers.")
+@click.option("--no-usage", is_flag=True, help="Skip the three months of demo usage.")
 @with_appcontext
-def demo_load(if_empty: bool) -> None:
-    """Load the demo operator, staff and customers (deterministic)."""
+def demo_load(if_empty: bool, no_usage: bool) -> None:
+    """Load the demo operator, staff and customers (deterministic), then their usage."""
+    from sqlalchemy import select
+
+    from models import Customer
     from services.demo import load_demo
 
     rt = _runtime()
     with rt.db.session_scope() as s:
+        empty = s.scalar(select(Customer.id).limit(1)) is None
         report = load_demo(s, DEMO_PASSWORD, if_empty=if_empty)
     click.echo(report)
+    if empty and not no_usage:
+        _load_demo_usage(rt)
+
+
+def _load_demo_usage(rt) -> None:
+    """Demo usage files, loaded through the same path as delivered files (in this process)."""
+    import tempfile
+    from pathlib import Path
+
+    from services import usage_files
+    from services.demo.usage import write_demo_files
+    from services.usage import local_today
+    from workers.usage_jobs import load_usage_file
+
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="asystent-usage-") as folder:
+        with rt.db.session_scope() as s:
+            paths = write_demo_files(s, Path(folder), local_today())
+        written = time.monotonic() - started
+        loaded = 0
+        for path in paths:
+            with rt.db.session_scope() as s:
+                file, _created = usage_files.submit_path(
+                    s, rt.files, path, name=path.name, submitted_by="demo", enqueue=False
+                )
+                file_id = file.id
+            load_usage_file(file_id)
+            with rt.db.session_scope() as s:
+                loaded += s.get(usage_files.UsageFile, file_id).rows_loaded
+    click.echo(
+        f"Usage: {len(paths)} monthly files, {loaded:,} events "
+        f"(written in {written:.0f} s, loaded in {time.monotonic() - started - written:.0f} s)."
+    )
 
 
 # --- warehouse simulator ------------------------------------------------------------------
