@@ -58,8 +58,14 @@ class Zone(enum.StrEnum):
 
 
 def _enum(cls, name: str, length: int):
-    return Enum(cls, name=name, native_enum=False, create_constraint=True, length=length,
-                values_callable=lambda e: [m.value for m in e])
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=length,
+        values_callable=lambda e: [m.value for m in e],
+    )
 
 
 class FileState(enum.StrEnum):
@@ -157,10 +163,7 @@ class UsageDaily(Base):
     """Per line, per day in Europe/Warsaw, per kind, zone and direction: the sums of events."""
 
     __tablename__ = "usage_daily"
-    __table_args__ = (
-        Index("ix_usage_daily_customer_id_day", "customer_id", "day"),
-        Index("ix_usage_daily_day", "day"),
-    )
+    __table_args__ = (Index("ix_usage_daily_customer_id_day", "customer_id", "day"),)
 
     line_id: Mapped[int] = mapped_column(
         ForeignKey("line.id", ondelete="CASCADE"), primary_key=True

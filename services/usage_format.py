@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from operator import itemgetter
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -98,6 +99,7 @@ class Header:
     delimiter: str
     positions: tuple[int, ...]  # index of each of COLUMNS in a row
     width: int
+    pick: itemgetter  # takes the fields of COLUMNS, in that order, from a row
 
 
 def _open_text(raw: io.BufferedIOBase) -> io.TextIOWrapper:
@@ -108,7 +110,7 @@ def open_rows(path: Path) -> io.TextIOWrapper:
     """The file as text, decompressed if it is gzip. Invalid bytes read as U+FFFD."""
     with path.open("rb") as probe:
         compressed = probe.read(2) == b"\x1f\x8b"
-    raw = gzip.open(path, "rb") if compressed else path.open("rb")
+    raw = gzip.open(path, "rb") if compressed else path.open("rb")  # noqa: SIM115 - returned
     return _open_text(raw)  # type: ignore[arg-type]
 
 
@@ -148,7 +150,8 @@ def parse_header(line: str) -> Header:
         if not any(c.isprintable() for c in line) or len(line) > 2000:
             raise FileRefused("not_csv")
         raise FileRefused("header", missing=", ".join(missing))
-    return Header(delimiter, tuple(names.index(c) for c in COLUMNS), len(names))
+    positions = tuple(names.index(c) for c in COLUMNS)
+    return Header(delimiter, positions, len(names), itemgetter(*positions))
 
 
 def iter_rows(text: io.TextIOBase) -> tuple[Header, Iterator[tuple[int, list[str]]]]:
@@ -195,66 +198,100 @@ def raw_text(fields: list[str], delimiter: str) -> str:
     return out.getvalue()[:MAX_ROW_CHARS]
 
 
+def _reject(
+    header: Header, number: int, fields: list[str], reason: str, detail: str | None = None
+) -> Rejection:
+    return Rejection(
+        number, reason, detail[:200] if detail else None, raw_text(fields, header.delimiter)
+    )
+
+
+_local_days: dict[int, date] = {}
+_valid_msisdns: set[str] = set()
+
+
+def warsaw_day(when: datetime) -> date:
+    """The calendar day in Europe/Warsaw of a UTC time (cached per UTC hour)."""
+    key = when.toordinal() * 24 + when.hour
+    day = _local_days.get(key)
+    if day is None:
+        if len(_local_days) > 100_000:
+            _local_days.clear()
+        day = _local_days[key] = when.astimezone(WARSAW).date()
+    return day
+
+
 def parse_row(
     header: Header, number: int, fields: list[str], latest: datetime
 ) -> Event | Rejection:
     """One data row as an event, or the first reason it cannot be one."""
-
-    def reject(reason: str, detail: str | None = None) -> Rejection:
-        return Rejection(
-            number, reason, detail[:200] if detail else None, raw_text(fields, header.delimiter)
-        )
-
     if len(fields) != header.width:
-        return reject("columns", str(len(fields)))
-    if sum(len(f) for f in fields) > MAX_ROW_CHARS:
-        return reject("too_long")
-    p = header.positions
-    msisdn, started, kind, direction, zone, quantity, charge = (fields[i].strip() for i in p)
-    if any("\ufffd" in f for f in fields):
-        return reject("encoding")
-    if MSISDN_RE.fullmatch(msisdn) is None:
-        return reject("msisdn", msisdn)
+        return _reject(header, number, fields, "columns", str(len(fields)))
+    joined = "".join(fields)
+    if len(joined) > MAX_ROW_CHARS:
+        return _reject(header, number, fields, "too_long")
+    if "\ufffd" in joined:
+        return _reject(header, number, fields, "encoding")
+    msisdn, started, kind, direction, zone, quantity, charge = header.pick(fields)
+    if msisdn not in _valid_msisdns:
+        msisdn = msisdn.strip()
+        if MSISDN_RE.fullmatch(msisdn) is None:
+            return _reject(header, number, fields, "msisdn", msisdn)
+        if len(_valid_msisdns) > 200_000:
+            _valid_msisdns.clear()
+        _valid_msisdns.add(msisdn)
     try:
-        when = datetime.fromisoformat(started)
+        when = datetime.fromisoformat(started.strip())
     except ValueError:
-        return reject("date", started)
+        return _reject(header, number, fields, "date", started)
     if when.tzinfo is None:
-        return reject("date", started)
-    when = when.astimezone(UTC)
+        return _reject(header, number, fields, "date", started)
+    if when.tzinfo is not UTC:
+        when = when.astimezone(UTC)
     if when < EARLIEST or when > latest:
-        return reject("date_range", started)
-    kind = kind.lower()
+        return _reject(header, number, fields, "date_range", started)
     if kind not in KINDS:
-        return reject("kind", kind)
-    direction = direction.lower()
-    if kind == "data" and direction == "":
-        direction = "out"
+        kind = kind.strip().lower()
+        if kind not in KINDS:
+            return _reject(header, number, fields, "kind", kind)
     if direction not in DIRECTIONS:
-        return reject("direction", direction)
-    zone = zone.lower()
+        direction = direction.strip().lower()
+        if kind == "data" and direction == "":
+            direction = "out"
+        if direction not in DIRECTIONS:
+            return _reject(header, number, fields, "direction", direction)
     if zone not in ZONES:
-        return reject("zone", zone)
-    if quantity.startswith("-") and quantity[1:].isdigit():
-        return reject("negative_quantity", quantity)
-    if not quantity.isdigit() or not quantity.isascii():
-        return reject("quantity", quantity)
+        zone = zone.strip().lower()
+        if zone not in ZONES:
+            return _reject(header, number, fields, "zone", zone)
+    if not quantity.isdigit():
+        quantity = quantity.strip()
+        if quantity.startswith("-") and quantity[1:].isdigit():
+            return _reject(header, number, fields, "negative_quantity", quantity)
+        if not quantity.isdigit():
+            return _reject(header, number, fields, "quantity", quantity)
+    if not quantity.isascii():
+        return _reject(header, number, fields, "quantity", quantity)
     amount = int(quantity)
     if amount > MAX_QUANTITY[kind]:
-        return reject("quantity_range", quantity)
+        return _reject(header, number, fields, "quantity_range", quantity)
     if header.delimiter == ";":
         charge = charge.replace(",", ".")
     try:
         price = Decimal(charge)
     except InvalidOperation:
-        return reject("charge", charge)
-    if not price.is_finite() or abs(price) >= MAX_CHARGE or price != round(price, 2):
-        return reject("charge", charge)
+        return _reject(header, number, fields, "charge", charge)
+    dot = charge.find(".")
+    if (
+        not price.is_finite()
+        or abs(price) >= MAX_CHARGE
+        or (dot >= 0 and len(charge.rstrip()) - dot > 3 and price != round(price, 2))
+        or "e" in charge.lower()
+    ):
+        return _reject(header, number, fields, "charge", charge)
     if price < 0:
-        return reject("negative_charge", charge)
-    return Event(
-        number, msisdn, when, when.astimezone(WARSAW).date(), kind, direction, zone, amount, price
-    )
+        return _reject(header, number, fields, "negative_charge", charge)
+    return Event(number, msisdn, when, warsaw_day(when), kind, direction, zone, amount, price)
 
 
 def latest_allowed() -> datetime:

@@ -40,6 +40,14 @@ MAX_STORED_REJECTIONS = 10_000
 EVENT_COLUMNS = (
     "started_at, line_id, customer_id, kind, direction, zone, quantity, charge, file_id, file_row"
 )
+DAILY_COLUMNS = "line_id, day, kind, zone, direction, customer_id, quantity, events, charge"
+# PostgreSQL: a chunk's daily sums are copied here, then upserted in one statement.
+DAILY_STAGE = """
+CREATE TEMPORARY TABLE IF NOT EXISTS usage_daily_stage (
+    line_id integer, day date, kind varchar(5), zone varchar(8), direction varchar(3),
+    customer_id integer, quantity bigint, events integer, charge numeric(14, 2)
+) ON COMMIT DELETE ROWS
+"""
 DAILY_CONFLICT = """
 ON CONFLICT (line_id, day, kind, zone, direction) DO UPDATE SET
     quantity = usage_daily.quantity + excluded.quantity,
@@ -86,13 +94,16 @@ def count_rows(path: Path) -> int:
 def parse_chunk(chunk: Chunk, latest: datetime | None = None) -> Parsed:
     latest = latest or latest_allowed()
     parsed = Parsed(chunk.start, chunk.end, [], [])
+    events, rejections, header = parsed.events, parsed.rejections, chunk.header
+    months = set()
     for number, fields in chunk.rows:
-        item = parse_row(chunk.header, number, fields, latest)
-        if isinstance(item, Event):
-            parsed.events.append(item)
-            parsed.months.add(item.started_at.date().replace(day=1))
+        item = parse_row(header, number, fields, latest)
+        if type(item) is Event:
+            events.append(item)
+            months.add(item.started_at.year * 12 + item.started_at.month - 1)
         else:
-            parsed.rejections.append(item)
+            rejections.append(item)
+    parsed.months = {date(m // 12, m % 12 + 1, 1) for m in months}
     return parsed
 
 
@@ -244,7 +255,8 @@ def _insert_events(session: Session, file_id: int, rows) -> None:
         return
     cur = _driver(session).cursor()
     cur.executemany(
-        f"INSERT INTO usage_event ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        # Column names are constants of this module; the values are parameters.
+        f"INSERT INTO usage_event ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
         [
             (
                 _sqlite_time(e.started_at),
@@ -281,16 +293,18 @@ def _upsert_daily(session: Session, rows) -> None:
             cell[2] += 1
             cell[3] += e.charge
     if session.get_bind().dialect.name == "postgresql":
-        columns = list(zip(*((*k, *v) for k, v in sums.items()), strict=True))
+        buf = io.StringIO()
+        buf.writelines(
+            f"{k[0]}\t{k[1].isoformat()}\t{k[2]}\t{k[3]}\t{k[4]}\t{v[0]}\t{v[1]}\t{v[2]}\t{v[3]}\n"
+            for k, v in sums.items()
+        )
         with _driver(session).cursor() as cur:
-            cur.execute(
-                "INSERT INTO usage_daily "
-                "(line_id, day, kind, zone, direction, customer_id, quantity, events, charge) "
-                "SELECT * FROM unnest(%s::int[], %s::date[], %s::varchar[], %s::varchar[], "
-                "%s::varchar[], %s::int[], %s::bigint[], %s::int[], %s::numeric[])"
-                + DAILY_CONFLICT,
-                [list(c) for c in columns],
-            )
+            cur.execute(DAILY_STAGE)
+            with cur.copy(f"COPY usage_daily_stage ({DAILY_COLUMNS}) FROM STDIN") as copy:
+                copy.write(buf.getvalue())
+            upsert = f"INSERT INTO usage_daily ({DAILY_COLUMNS}) SELECT {DAILY_COLUMNS} FROM "  # noqa: S608
+            cur.execute(upsert + "usage_daily_stage" + DAILY_CONFLICT)
+            cur.execute("DELETE FROM usage_daily_stage")
         return
     cur = _driver(session).cursor()
     cur.executemany(

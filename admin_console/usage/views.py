@@ -39,6 +39,7 @@ bp = Blueprint("usage", __name__, url_prefix="/usage")
 def _helpers() -> dict:
     return {"can_manage": can_manage(), "file_error": usage_files.error_text}
 
+
 PAGE_SIZE = 50
 DEFAULT_MAX_BYTES = 40 * 1024 * 1024
 MANAGERS = (StaffRole.sales_admin, StaffRole.operator_admin)

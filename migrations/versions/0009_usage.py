@@ -129,7 +129,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('usage_daily', schema=None) as batch_op:
         batch_op.create_index('ix_usage_daily_customer_id_day', ['customer_id', 'day'], unique=False)
-        batch_op.create_index('ix_usage_daily_day', ['day'], unique=False)
 
 
 def downgrade() -> None:

@@ -92,10 +92,7 @@ def _count(rng: random.Random, mean: float) -> int:
 
 
 def _moment(rng: random.Random, day: date, weekday: bool) -> datetime:
-    if weekday:
-        hour = min(21, max(7, int(rng.gauss(12.5, 2.6))))
-    else:
-        hour = rng.randint(9, 21)
+    hour = min(21, max(7, int(rng.gauss(12.5, 2.6)))) if weekday else rng.randint(9, 21)
     local = datetime.combine(day, time(hour, rng.randrange(60), rng.randrange(60)), WARSAW)
     return local.astimezone(UTC)
 
@@ -120,12 +117,22 @@ def _line_days(rng, profile: Profile, trips: list[Trip], days: list[date]):
                 rate = out_min
                 if zone == "domestic" and rng.random() < 0.04:
                     rate = INTERNATIONAL_PER_MINUTE
-                yield _moment(rng, day, weekday), "voice", "out", zone, seconds, _charge(
-                    seconds, rate, True
+                yield (
+                    _moment(rng, day, weekday),
+                    "voice",
+                    "out",
+                    zone,
+                    seconds,
+                    _charge(seconds, rate, True),
                 )
             else:
-                yield _moment(rng, day, weekday), "voice", "in", zone, seconds, _charge(
-                    seconds, in_min, True
+                yield (
+                    _moment(rng, day, weekday),
+                    "voice",
+                    "in",
+                    zone,
+                    seconds,
+                    _charge(seconds, in_min, True),
                 )
         for _ in range(_count(rng, profile.sms_per_day)):
             direction = "out" if rng.random() < 0.5 else "in"
@@ -137,7 +144,7 @@ def _line_days(rng, profile: Profile, trips: list[Trip], days: list[date]):
         if rng.random() < profile.data_days * (1 if weekday else 0.7) / DATA_RECORD_DAYS:
             mb = rng.lognormvariate(0, 0.8) * profile.data_mb_per_day * DATA_RECORD_DAYS
             if zone != "domestic":
-                mb *= 0.5
+                mb *= 0.1  # data abroad is used sparingly
             volume = int(mb * MB)
             charge = (mb_price * Decimal(volume) / MB).quantize(Decimal("0.01"))
             yield _moment(rng, day, weekday), "data", "out", zone, volume, charge
@@ -167,9 +174,7 @@ def write_demo_files(
 
     ``scale`` multiplies how much each line uses (events per line)."""
     lines = session.execute(
-        select(Line.id, Line.msisdn)
-        .where(Line.status != LineStatus.terminated)
-        .order_by(Line.id)
+        select(Line.id, Line.msisdn).where(Line.status != LineStatus.terminated).order_by(Line.id)
     ).all()
     months = demo_months(today)
     if not months:

@@ -82,7 +82,7 @@ def test_rejection_report_in_polish(app, client, db, line):
     [
         (b"", "empty.csv", "The file is empty."),
         (b"numer;data;kwota\n1;2;3\n", "wrong.csv", "Missing: msisdn, started_at"),
-        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\x00\x00binary", "invoice.pdf", "This is not a CSV text file."),
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\x00\x00binary", "a.pdf", "This is not a CSV text file."),
         (f"{HEADER}\n".encode(), "header-only.csv", "The file has a header but no rows."),
     ],
 )
@@ -122,7 +122,8 @@ def test_no_file_and_no_csrf_are_refused(client, db):
 def test_account_managers_read_the_list_but_do_not_upload_or_download(app, client, db, line):
     admin_client = app.test_client()
     sign_in(admin_client, db)
-    _upload(admin_client, f"{HEADER}\n+48500399999,2026-09-01T08:00:00Z,sms,out,eu,1,0.2\n".encode())
+    row = "+48500399999,2026-09-01T08:00:00Z,sms,out,eu,1,0.2"
+    _upload(admin_client, f"{HEADER}\n{row}\n".encode())
     file = db.scalar(select(UsageFile))
     load(app, file.id)
     sign_in(client, db, StaffRole.account_manager)

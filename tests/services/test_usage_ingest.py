@@ -25,7 +25,9 @@ def lines(db):
 
 
 def _event_count(db, file_id):
-    return db.scalar(select(func.count()).select_from(UsageEvent).where(UsageEvent.file_id == file_id))
+    return db.scalar(
+        select(func.count()).select_from(UsageEvent).where(UsageEvent.file_id == file_id)
+    )
 
 
 def _daily(db, line_id):
@@ -107,13 +109,16 @@ def test_the_same_file_twice_changes_nothing(app, db, rt, lines, tmp_path):
     db.expire_all()
     assert _event_count(db, file.id) == 7
     assert db.scalar(select(func.count()).select_from(UsageFile)) == 1
-    total = db.scalar(select(func.sum(UsageDaily.quantity)).where(UsageDaily.line_id == lines[0].id))
+    total = db.scalar(
+        select(func.sum(UsageDaily.quantity)).where(UsageDaily.line_id == lines[0].id)
+    )
     assert total == 7 * 60
 
 
 def test_a_chunk_is_applied_once_even_when_two_loads_race(app, db, rt, lines, tmp_path):
     a = lines[0].msisdn
-    path = write_usage(tmp_path, [f"{a},2026-09-01T08:0{i}:00Z,sms,out,domestic,1,0.10" for i in range(6)])
+    rows = [f"{a},2026-09-01T08:0{i}:00Z,sms,out,domestic,1,0.10" for i in range(6)]
+    path = write_usage(tmp_path, rows)
     file, _ = submit(db, rt, path)
     usage_files.claim(db, file.id)
     chunks = list(usage_ingest.read_chunks(rt.files.path(file.stored_path), 0, 4))
@@ -171,13 +176,23 @@ def test_daily_totals_equal_the_sum_of_the_events(app, db, rt, lines, tmp_path, 
     db.expire_all()
     assert db.get(UsageFile, file.id).rows_loaded == 3000
     events = db.execute(
-        select(UsageEvent.line_id, func.sum(UsageEvent.quantity), func.count(), func.sum(UsageEvent.charge))
+        select(
+            UsageEvent.line_id,
+            func.sum(UsageEvent.quantity),
+            func.count(),
+            func.sum(UsageEvent.charge),
+        )
         .where(UsageEvent.file_id == file.id)
         .group_by(UsageEvent.line_id)
         .order_by(UsageEvent.line_id)
     ).all()
     daily = db.execute(
-        select(UsageDaily.line_id, func.sum(UsageDaily.quantity), func.sum(UsageDaily.events), func.sum(UsageDaily.charge))
+        select(
+            UsageDaily.line_id,
+            func.sum(UsageDaily.quantity),
+            func.sum(UsageDaily.events),
+            func.sum(UsageDaily.charge),
+        )
         .group_by(UsageDaily.line_id)
         .order_by(UsageDaily.line_id)
     ).all()
@@ -209,7 +224,8 @@ def test_postgres_partitions_are_created_for_the_months_of_a_file(app, db, rt, l
         pytest.skip("monthly partitions exist on PostgreSQL only")
     a = lines[0].msisdn
     rows = [
-        f"{a},2025-01-31T23:30:00Z,voice,out,domestic,60,0.30",  # 1 Feb in Warsaw, January's partition
+        # 1 February in Warsaw, but January's partition (partitions follow UTC months)
+        f"{a},2025-01-31T23:30:00Z,voice,out,domestic,60,0.30",
         f"{a},2025-03-01T00:00:00Z,voice,out,domestic,60,0.30",
     ]
     file, _ = submit(db, rt, write_usage(tmp_path, rows))

@@ -56,7 +56,7 @@ def test_worker_killed_mid_file_then_resumed_loses_and_doubles_nothing(rt, commi
         rows.append(f"{line.msisdn},{when},voice,out,domestic,{i % 300},{i % 7}.{i % 100:02d}")
         seconds += i % 300
         charge += Decimal(f"{i % 7}.{i % 100:02d}")
-    file, created = submit(committed, rt, write_usage(tmp_path, rows))
+    file, _created = submit(committed, rt, write_usage(tmp_path, rows))
     file_id = file.id
     committed.commit()
     rt.queue(queues.USAGE).enqueue(
@@ -84,7 +84,9 @@ def test_worker_killed_mid_file_then_resumed_loses_and_doubles_nothing(rt, commi
     state, done, loaded = _file_state(rt, file_id)
     assert state == FileState.loading and 3000 <= done < ROWS
     # What is committed is consistent: the events are exactly the rows counted as loaded.
-    events = _read(rt, select(func.count()).select_from(UsageEvent).where(UsageEvent.file_id == file_id))
+    events = _read(
+        rt, select(func.count()).select_from(UsageEvent).where(UsageEvent.file_id == file_id)
+    )
     assert events[0] == loaded
 
     # The sweep finds the load stuck and queues it again; a new worker finishes it.
@@ -113,7 +115,9 @@ def test_worker_killed_mid_file_then_resumed_loses_and_doubles_nothing(rt, commi
     ).one()
     assert (count, total_seconds) == (ROWS - bad, seconds)
     daily = committed.execute(
-        select(func.sum(UsageDaily.events), func.sum(UsageDaily.quantity), func.sum(UsageDaily.charge))
+        select(
+            func.sum(UsageDaily.events), func.sum(UsageDaily.quantity), func.sum(UsageDaily.charge)
+        )
     ).one()
     assert (daily[0], daily[1]) == (ROWS - bad, seconds)
     assert Decimal(str(daily[2])).quantize(Decimal("0.01")) == charge
