@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
@@ -48,8 +50,7 @@ def load_usage_file(file_id: int) -> str:
         size = chunk_rows(dialect)
         lines = usage_ingest.LineDirectory()
         partitions: set = set()
-        for chunk in usage_ingest.read_chunks(path, start, size):
-            parsed = usage_ingest.parse_chunk(chunk)
+        for parsed in _parsed_ahead(path, start, size):
             if dialect == "postgresql" and parsed.months - partitions:
                 with unit_of_work() as s:
                     usage_ingest.ensure_partitions(s, parsed.months, partitions)
@@ -71,6 +72,28 @@ def load_usage_file(file_id: int) -> str:
     with unit_of_work() as s:
         usage_files.finish(s, file_id)
     return "loaded"
+
+
+def _parsed_ahead(path, start: int, size: int) -> Iterator[usage_ingest.Parsed]:
+    """The file's chunks, parsed one chunk ahead in a thread: reading and parsing (Python) run
+    while the database applies the previous chunk (the thread runs while this one waits on the
+    server). Only the thread touches the file."""
+    chunks = usage_ingest.read_chunks(path, start, size)
+
+    def next_parsed() -> usage_ingest.Parsed | None:
+        chunk = next(chunks, None)
+        return usage_ingest.parse_chunk(chunk) if chunk is not None else None
+
+    with ThreadPoolExecutor(1, thread_name_prefix="usage-parse") as pool:
+        ahead = pool.submit(next_parsed)
+        try:
+            while (parsed := ahead.result()) is not None:
+                ahead = pool.submit(next_parsed)
+                yield parsed
+        finally:
+            if not ahead.cancel():
+                wait([ahead])  # the read in flight ends before the file is closed
+            pool.submit(chunks.close).result()
 
 
 def _fail(file_id: int, error: dict) -> None:
