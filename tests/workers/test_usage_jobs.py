@@ -126,3 +126,39 @@ def test_worker_killed_mid_file_then_resumed_loses_and_doubles_nothing(rt, commi
     )
     assert rejected == bad
     committed.commit()
+
+
+def test_cli_submits_a_file_once(rt, committed, tmp_path):
+    c = make_customer(committed)
+    line = make_line(committed, c, make_unit(committed, c, "Firma"), make_tariff(committed))
+    committed.commit()
+    path = write_usage(
+        tmp_path,
+        [
+            f"{line.msisdn},2026-09-01T08:00:00Z,voice,out,domestic,60,0.25",
+            f"{line.msisdn},2026-09-01T09:00:00Z,fax,out,domestic,60,0.25",
+        ],
+    )
+
+    def cli(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "core.cli", "usage", "load", *args],
+            env=dict(os.environ),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    first = cli("--now", str(path))
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert "loaded: 1 events loaded, 1 rows rejected" in first.stdout
+    again = cli(str(path))
+    assert again.returncode == 0 and "delivered before" in again.stdout
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a;b\n1;2\n")
+    refused = cli(str(bad))
+    assert refused.returncode != 0 and "Missing: msisdn" in refused.stderr
+    committed.expire_all()
+    assert committed.scalar(select(func.count()).select_from(UsageFile)) == 1
+    committed.commit()
