@@ -9,8 +9,9 @@ rest of Europe or further. Charges follow a simple price list: domestic calls an
 the tariff (calls abroad from Poland are charged), the EU roams like at home, the rest of
 Europe and the world are charged per minute, message and megabyte.
 
-Sized for ``make run``: about 20 events per line per month, roughly 0.35 million events for
-the 5,500 demo lines over three months and a bit.
+Sized for ``make run`` on a small machine: about 11 events per line per month, roughly 0.2
+million events for the 5,500 demo lines over three months and a bit (a business line makes
+more calls than that; every line and every pattern is there, at a lower rate).
 """
 
 from __future__ import annotations
@@ -49,14 +50,14 @@ class Profile:
 
 
 PROFILES = (
-    (0.55, Profile("office", 0.55, 0.06, 0.1, 60, 0.8)),
-    (0.22, Profile("field", 1.1, 0.15, 0.15, 180, 0.95)),
-    (0.10, Profile("heavy_data", 0.4, 0.08, 0.06, 1500, 1.0)),
-    (0.13, Profile("quiet", 0.12, 0.02, 0.02, 8, 0.35)),
+    (0.55, Profile("office", 0.3, 0.03, 0.06, 60, 0.8)),
+    (0.22, Profile("field", 0.6, 0.08, 0.09, 180, 0.95)),
+    (0.10, Profile("heavy_data", 0.22, 0.04, 0.04, 1500, 1.0)),
+    (0.13, Profile("quiet", 0.07, 0.01, 0.01, 8, 0.35)),
 )
 # A data record sums a line's sessions over a few days (the billing platform closes a record
-# when it reaches a volume or an age), so data adds about 8 records per line per month.
-DATA_RECORD_DAYS = 4
+# when it reaches a volume or an age), so data adds about 4 records per line per month.
+DATA_RECORD_DAYS = 7
 
 
 @dataclass
