@@ -38,6 +38,7 @@ def create_app(rt: Runtime | None = None) -> Flask:
     from admin_console.service.views import bp as service_requests_bp
     from admin_console.staff.views import bp as staff_bp
     from admin_console.stock.views import bp as stock_bp
+    from admin_console.usage.views import bp as usage_bp
     from admin_console.warehouse_api import bp as warehouse_api_bp
 
     for bp in (
@@ -51,6 +52,7 @@ def create_app(rt: Runtime | None = None) -> Flask:
         provisioning_bp,
         staff_bp,
         stock_bp,
+        usage_bp,
     ):
         app.register_blueprint(bp)
     # Machine-to-machine: token instead of a staff session, so no CSRF token either.

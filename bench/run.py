@@ -5,7 +5,8 @@
     .venv/bin/python -m bench.run --scale 0.1           # a quick run on a tenth of the data
 
 Parts: ``latency`` (fleet list server time), ``throughput`` (gunicorn + wrk against a bare
-Flask app), ``move`` (bulk move of ~10,000 lines), ``io`` (CSV/XLSX export, import);
+Flask app), ``move`` (bulk move of ~10,000 lines), ``io`` (CSV/XLSX export, import), ``usage``
+(usage-file ingestion, bench/usage.py, figures in bench/data/usage-<db>.json);
 ``fleet`` means all of them. A full-scale run updates RESULTS.md; another scale writes
 ``bench/data/RESULTS-scale-<scale>.md``.
 """
@@ -45,11 +46,13 @@ def _parts(raw: str | None) -> list[str]:
         item = item.strip()
         if item == "fleet":
             chosen += PARTS
+        elif item == "usage":
+            continue  # its own data: see main()
         elif item in PARTS:
             chosen.append(item)
         else:
             raise SystemExit(
-                f"--only: unknown part {item!r} (choose from fleet, {', '.join(PARTS)})"
+                f"--only: unknown part {item!r} (choose from fleet, usage, {', '.join(PARTS)})"
             )
     return [p for p in PARTS if p in chosen]
 
@@ -173,6 +176,14 @@ def main(argv: list[str] | None = None) -> None:
     if not 0 < args.scale <= 1:
         parser.error("--scale must be above 0 and at most 1")
     parts = _parts(args.only)
+    only = [p.strip() for p in (args.only or "").split(",")]
+    if "usage" in only or not args.only:
+        # Usage ingestion has its own data set and schema (bench/usage.py).
+        from bench import usage
+
+        usage.run(args.db, max(10_000, int(1_000_000 * args.scale)))
+        if only == ["usage"]:
+            return
     command = ".venv/bin/python -m bench.run" + (
         " " + shlex.join(argv if argv is not None else sys.argv[1:])
         if (argv if argv is not None else sys.argv[1:])

@@ -98,15 +98,53 @@ def demo() -> None:
 
 @demo.command("load")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database has customers.")
+@click.option("--no-usage", is_flag=True, help="Skip the three months of demo usage.")
 @with_appcontext
-def demo_load(if_empty: bool) -> None:
-    """Load the demo operator, staff and customers (deterministic)."""
+def demo_load(if_empty: bool, no_usage: bool) -> None:
+    """Load the demo operator, staff and customers (deterministic), then their usage."""
+    from sqlalchemy import select
+
+    from models import Customer
     from services.demo import load_demo
 
     rt = _runtime()
     with rt.db.session_scope() as s:
+        empty = s.scalar(select(Customer.id).limit(1)) is None
         report = load_demo(s, DEMO_PASSWORD, if_empty=if_empty)
     click.echo(report)
+    if empty and not no_usage:
+        _load_demo_usage(rt)
+
+
+def _load_demo_usage(rt) -> None:
+    """Demo usage files, loaded through the same path as delivered files (in this process)."""
+    import tempfile
+    from pathlib import Path
+
+    from services import usage_files
+    from services.demo.usage import write_demo_files
+    from services.usage import local_today
+    from workers.usage_jobs import load_usage_file
+
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="asystent-usage-") as folder:
+        with rt.db.session_scope() as s:
+            paths = write_demo_files(s, Path(folder), local_today())
+        written = time.monotonic() - started
+        loaded = 0
+        for path in paths:
+            with rt.db.session_scope() as s:
+                file, _created = usage_files.submit_path(
+                    s, rt.files, path, name=path.name, submitted_by="demo", enqueue=False
+                )
+                file_id = file.id
+            load_usage_file(file_id)
+            with rt.db.session_scope() as s:
+                loaded += s.get(usage_files.UsageFile, file_id).rows_loaded
+    click.echo(
+        f"Usage: {len(paths)} monthly files, {loaded:,} events "
+        f"(written in {written:.0f} s, loaded in {time.monotonic() - started - written:.0f} s)."
+    )
 
 
 # --- warehouse simulator ------------------------------------------------------------------
@@ -146,6 +184,51 @@ def warehouse_deliver(sku: str, quantity: int, code: str, reference: str | None)
     click.echo(
         f"Delivery {notice.reference}: {quantity} x {notice.sku} to {notice.warehouse} {state}."
     )
+
+
+# --- usage files --------------------------------------------------------------------------
+
+
+@cli.group()
+def usage() -> None:
+    """Usage files delivered by the operator's billing platform."""
+
+
+@usage.command("load")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, readable=True))
+@click.option("--now", is_flag=True, help="Load in this process instead of by a worker.")
+@with_appcontext
+def usage_load(path: str, now: bool) -> None:
+    """Submit the usage file PATH (CSV, see docs/usage-format.md); a worker loads it."""
+    from pathlib import Path
+
+    from services import ServiceError, usage_files
+
+    rt = _runtime()
+    source = Path(path)
+    with rt.db.session_scope() as s:
+        try:
+            file, created = usage_files.submit_path(
+                s, rt.files, source, name=source.name, submitted_by="cli", enqueue=not now
+            )
+        except ServiceError as exc:
+            raise click.ClickException(exc.text) from exc
+        file_id, state = file.id, file.state
+    if not created:
+        click.echo(f"This file was delivered before (file #{file_id}, {state}); nothing changed.")
+        return
+    if not now:
+        click.echo(f"File #{file_id} recorded; a worker is loading it.")
+        return
+    from workers.usage_jobs import load_usage_file
+
+    load_usage_file(file_id)
+    with rt.db.session_scope() as s:
+        file = s.get(usage_files.UsageFile, file_id)
+        click.echo(
+            f"File #{file_id} {file.state}: {file.rows_loaded} events loaded, "
+            f"{file.rows_rejected} rows rejected."
+        )
 
 
 # --- workers ------------------------------------------------------------------------------

@@ -61,10 +61,22 @@ from models.service_requests import (
 )
 from models.stock import StockExpectation, StockLevel, StockReceipt, Warehouse
 from models.tasks import BackgroundTask, TaskStatus
+from models.usage import (
+    FILE_TRANSITIONS,
+    Direction,
+    FileState,
+    UsageDaily,
+    UsageEvent,
+    UsageFile,
+    UsageKind,
+    UsageRejection,
+    Zone,
+)
 from models.users import LoginThrottle, PortalRole, PortalUser, StaffRole, StaffUser
 
 __all__ = [
     "CONTRACT_TRANSITIONS",
+    "FILE_TRANSITIONS",
     "LINE_TRANSITIONS",
     "ORDER_TRANSITIONS",
     "SELFSERVICE_TRANSITIONS",
@@ -84,7 +96,9 @@ __all__ = [
     "Customer",
     "CustomerAddress",
     "CustomerNote",
+    "Direction",
     "Employee",
+    "FileState",
     "Line",
     "LineKind",
     "LineStatus",
@@ -123,5 +137,11 @@ __all__ = [
     "StockReceipt",
     "TariffPlan",
     "TaskStatus",
+    "UsageDaily",
+    "UsageEvent",
+    "UsageFile",
+    "UsageKind",
+    "UsageRejection",
     "Warehouse",
+    "Zone",
 ]

@@ -16,6 +16,7 @@ from workers import (
     queues,
     selfservice_jobs,
     stock_jobs,
+    usage_jobs,
 )
 
 SWEEPS = [
@@ -27,6 +28,7 @@ SWEEPS = [
     (contract_jobs.expire_contracts, queues.DEFAULT, 3600),
     (fleet_io_jobs.sweep_lost_tasks, queues.DOCUMENTS, 60),
     (fleet_io_jobs.sweep_task_files, queues.DOCUMENTS, 600),
+    (usage_jobs.sweep_usage_files, queues.USAGE, 60),
 ]
 
 

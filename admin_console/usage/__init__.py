@@ -1,0 +1,1 @@
+"""Usage files in the console: upload one, follow its load, download its rejection report."""

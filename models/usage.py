@@ -1,0 +1,180 @@
+"""Usage: the operator's call, message and data records, their per-line daily totals, and the
+files they arrive in.
+
+``UsageEvent`` can hold hundreds of millions of rows: on PostgreSQL it is range-partitioned by
+month of ``started_at`` (the migration creates the parent table; the ingestion creates the
+partitions ``usage_event_pYYYY_MM`` a file needs) with a BRIN index on the time column; on
+SQLite it is a plain table. Reports never scan it: they read ``UsageDaily``, which the
+ingestion keeps up to date in the same transaction as the events.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Date,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, TimestampMixin, UTCDateTime
+
+
+class UsageKind(enum.StrEnum):
+    voice = "voice"  # quantity in seconds
+    sms = "sms"  # quantity in messages
+    mms = "mms"  # quantity in messages
+    data = "data"  # quantity in bytes
+
+
+class Direction(enum.StrEnum):
+    incoming = "in"
+    outgoing = "out"  # data sessions are recorded as outgoing
+
+
+class Zone(enum.StrEnum):
+    """Where the line was when the event happened, as the roaming policies group it.
+
+    ``eu``: EU/EEA (regulated roaming, "roam like at home"); ``europe``: the rest of Europe
+    (United Kingdom, Switzerland, Ukraine, the Balkans…), priced separately; ``world``:
+    everything else.
+    """
+
+    domestic = "domestic"
+    eu = "eu"
+    europe = "europe"
+    world = "world"
+
+
+def _enum(cls, name: str, length: int):
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=length,
+        values_callable=lambda e: [m.value for m in e],
+    )
+
+
+class FileState(enum.StrEnum):
+    received = "received"
+    loading = "loading"
+    loaded = "loaded"
+    failed = "failed"
+
+
+FILE_TRANSITIONS: dict[FileState, set[FileState]] = {
+    FileState.received: {FileState.loading, FileState.failed},
+    FileState.loading: {FileState.loading, FileState.loaded, FileState.failed},
+    FileState.loaded: set(),
+    FileState.failed: set(),
+}
+
+
+class UsageFile(TimestampMixin, Base):
+    """One delivered usage file. ``rows_done`` is the resume point: the number of rows after the
+    header whose events (or rejections) are committed, updated in the same transaction."""
+
+    __tablename__ = "usage_file"
+    __table_args__ = (Index("ix_usage_file_state_updated_at", "state", "updated_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    # The delivered bytes, relative to FILES_PATH.
+    stored_path: Mapped[str] = mapped_column(String(300))
+    state: Mapped[FileState] = mapped_column(
+        _enum(FileState, "usage_file_state", 10), default=FileState.received
+    )
+    submitted_by: Mapped[str] = mapped_column(String(254))
+    rows_total: Mapped[int | None] = mapped_column(Integer)
+    rows_done: Mapped[int] = mapped_column(Integer, default=0)
+    rows_loaded: Mapped[int] = mapped_column(Integer, default=0)
+    rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Why the whole file failed: a code of services.usage_format.FILE_ERRORS and its values.
+    error: Mapped[dict | None] = mapped_column(JSON)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def percent(self) -> int:
+        if self.state == FileState.loaded:
+            return 100
+        if not self.rows_total:
+            return 0
+        return min(99, int(100 * self.rows_done / self.rows_total))
+
+
+class UsageRejection(Base):
+    """A row of a usage file that was not loaded: its number (the header is row 1), the reason
+    (a code translated when the report is read) and the row as delivered."""
+
+    __tablename__ = "usage_rejection"
+
+    file_id: Mapped[int] = mapped_column(
+        ForeignKey("usage_file.id", ondelete="CASCADE"), primary_key=True
+    )
+    row_number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reason: Mapped[str] = mapped_column(String(30))
+    detail: Mapped[str | None] = mapped_column(String(200))
+    raw: Mapped[str] = mapped_column(String(1000))
+
+
+class UsageEvent(Base):
+    """One call, message or data session. Written only by the ingestion (bulk SQL)."""
+
+    __tablename__ = "usage_event"
+    __table_args__ = (
+        Index("ix_usage_event_line_id_started_at", "line_id", "started_at"),
+        Index("ix_usage_event_started_at", "started_at", postgresql_using="brin"),
+        CheckConstraint("quantity >= 0", name="quantity_not_negative"),
+    )
+
+    # SQLite: ``id`` alone is the key (the rowid). PostgreSQL: (id, started_at), because the
+    # key of a partitioned table must contain the partition column.
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    line_id: Mapped[int] = mapped_column(Integer)
+    customer_id: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[UsageKind] = mapped_column(_enum(UsageKind, "usage_kind", 5))
+    direction: Mapped[Direction] = mapped_column(_enum(Direction, "usage_direction", 3))
+    zone: Mapped[Zone] = mapped_column(_enum(Zone, "usage_zone", 8))
+    quantity: Mapped[int] = mapped_column(BigInteger)
+    charge: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    file_id: Mapped[int] = mapped_column(Integer)
+    file_row: Mapped[int] = mapped_column(Integer)
+
+
+class UsageDaily(Base):
+    """Per line, per day in Europe/Warsaw, per kind, zone and direction: the sums of events."""
+
+    __tablename__ = "usage_daily"
+    __table_args__ = (Index("ix_usage_daily_customer_id_day", "customer_id", "day"),)
+
+    line_id: Mapped[int] = mapped_column(
+        ForeignKey("line.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[UsageKind] = mapped_column(_enum(UsageKind, "usage_kind", 5), primary_key=True)
+    zone: Mapped[Zone] = mapped_column(_enum(Zone, "usage_zone", 8), primary_key=True)
+    direction: Mapped[Direction] = mapped_column(
+        _enum(Direction, "usage_direction", 3), primary_key=True
+    )
+    customer_id: Mapped[int] = mapped_column(Integer)
+    quantity: Mapped[int] = mapped_column(BigInteger, default=0)
+    events: Mapped[int] = mapped_column(Integer, default=0)
+    charge: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("0"))
