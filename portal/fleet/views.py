@@ -304,8 +304,8 @@ def index():
 def unit_choices():
     """The options of the "move to" unit select (htmx fragment): the user's units."""
     tenant.require_manager()
-    choose = escape(gettext("Choose…"))
-    return f'<option value="">{choose}</option>' + option_tags(unit_options(current_user))
+    choose = Markup('<option value="">{}</option>').format(gettext("Choose…"))
+    return choose + option_tags(unit_options(current_user))
 
 
 @bp.post("/columns")
