@@ -21,7 +21,9 @@ def fleet(db):
     tariff = make_tariff(db, name="Biznes S")
     phone = make_handset(db, name="Telefon Szukany")
     people = {
-        "kowalewska": make_employee(db, c, root, name="Anna Kowalewska", email="a.kow@szuk.example"),
+        "kowalewska": make_employee(
+            db, c, root, name="Anna Kowalewska", email="a.kow@szuk.example"
+        ),
         "kowalski": make_employee(db, c, it, name="Jan Kowalski", email="jan.k@szuk.example"),
         "lukasz": make_employee(db, c, it, name="Łukasz Żółć", email="lz@szuk.example"),
         "nowak": make_employee(db, c, root, name="Ewa Nowak", email="ewa@szuk.example"),
