@@ -152,6 +152,7 @@ def test_search_bulk_move_and_export(rt, fleet_server, page, committed):
     # A cell starting with "+" is written with a leading apostrophe (no formulas in Excel).
     csv_cells = {cell.lstrip("'") for row in body for cell in row}
     assert numbers <= csv_cells, (header, body)
+    assert "Aktywna" in csv_cells  # a line's status, not the word for active users
 
     sheet = load_workbook(io.BytesIO(xlsx_bytes), read_only=True).active
     values = [[c for c in row] for row in sheet.iter_rows(values_only=True)]
