@@ -1,8 +1,9 @@
 """A fleet administrator searches the fleet, ticks lines, moves them to another unit, sees them
-there with the move in each line's history, then exports the unit's lines to CSV and XLSX. The
-exports are larger than the page sends at once here, so each becomes a background task that a
-real RQ worker process carries out while the page shows its progress; the files are
-downloaded and read. Through a real browser, in Polish (the default language).
+there with the move in each line's history, then exports the unit's lines to CSV and XLSX;
+last, moves every line matching a search at once. The exports are larger than the page sends
+at once here, so each becomes a background task that a real RQ worker process carries out
+while the page shows its progress; the files are downloaded and read. Through a real browser,
+in Polish (the default language).
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ def build_fleet(session) -> dict:
     return {
         "admin": admin.email,
         "it_id": it.id,
+        "root_id": root.id,
         "lines": {name: (line.id, line.msisdn) for name, line in lines.items()},
     }
 
@@ -159,4 +161,22 @@ def test_search_bulk_move_and_export(rt, fleet_server, page, committed):
     xlsx_cells = {str(c) for row in values[1:] for c in row if c is not None}
     assert len([row for row in values[1:] if any(row)]) == 2, values
     assert numbers <= xlsx_cells, values
+
+    # --- all lines matching a filter, not only those ticked on the page -----------------------
+    page.goto(f"{live_server}/fleet/?q=kowal")
+    expect(rows).to_have_count(3)
+    page.check("#target-all")
+    page.select_option("#action", "move")
+    page.locator(f"#unit_id option[value='{data['root_id']}']").wait_for(state="attached")
+    page.select_option("#unit_id", str(data["root_id"]))
+    page.get_by_role("button", name="Dalej").click()
+    page.wait_for_url(f"{live_server}/fleet/bulk")
+    assert "3" in page.locator(".confirm-question").inner_text()
+    page.get_by_role("button", name="Tak, zmień").click()
+    page.wait_for_url(re.compile(r".*/fleet/\?q=kowal(&.*)?$"))
+    page.goto(f"{live_server}/fleet/?unit_id={data['root_id']}&subtree=0")
+    shown = rows.all_inner_texts()
+    assert len(shown) == 3
+    for name in kowal:
+        assert any(name in row for row in shown), (name, shown)
     assert page.console_errors == []
