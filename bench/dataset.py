@@ -1,6 +1,7 @@
 """What the measurements need to know about a generated data set, and the marker that lets a
 later run reuse it: ``bench/data/<database>.json``, trusted only when its version and scale
-match and the database still holds that many lines of the large customer.
+match, the database still holds that many lines of the large customer and its schema is at
+the migrations' head (data generated before a new migration is generated anew).
 """
 
 from __future__ import annotations
@@ -8,11 +9,13 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
-from sqlalchemy import func, select
+from alembic.script import ScriptDirectory
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from bench.common import DATA_DIR, Target
 from core.db import make_engine
+from core.migrate import alembic_config
 from models import Employee, Line, OrgUnit, TariffPlan
 
 VERSION = 3  # of the generator: a marker of another version means generate anew
@@ -126,7 +129,9 @@ def existing(tgt: Target, scale: float) -> Dataset | None:
             lines = conn.execute(
                 select(func.count()).where(Line.customer_id == data.customer_id)
             ).scalar()
+            revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
         engine.dispose()
     except Exception:  # a missing table or schema: regenerate
         return None
-    return data if lines == data.lines else None
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    return data if lines == data.lines and revision == head else None

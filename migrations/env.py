@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from alembic import context
 
 import models
@@ -12,8 +14,15 @@ config = context.config
 target_metadata = models.Base.metadata
 
 
+# Search structures made by hand in migrations for one database only (0006): SQLite FTS5
+# tables (and their shadow tables), PostgreSQL trigram indexes.
+_DATABASE_ONLY = re.compile(r"^\w+_fts(_\w+)?$|_trgm$")
+
+
 def _include_object(obj, name, type_, reflected, compare_to):
     # PostgreSQL partitions and other objects created by hand in migrations stay out of diffs.
+    if reflected and compare_to is None and _DATABASE_ONLY.search(name or ""):
+        return type_ not in ("table", "index")
     return not (type_ == "table" and reflected and compare_to is None and "_p20" in (name or ""))
 
 

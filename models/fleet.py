@@ -69,6 +69,16 @@ class Line(TimestampMixin, Base):
         Index("ix_line_customer_id_id", "customer_id", "id"),
         Index("ix_line_customer_id_msisdn", "customer_id", "msisdn"),
         Index("ix_line_unit_id_id", "unit_id", "id"),
+        # Counting the fleet, a subtree of it, and sorting a subtree by number from the index
+        # alone (0006).
+        Index("ix_line_customer_id_status", "customer_id", "status"),
+        Index(
+            "ix_line_customer_id_unit_path_status",
+            "customer_id",
+            "unit_path",
+            "status",
+            "msisdn",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -37,6 +37,7 @@ from services.fleet_changes import (  # noqa: F401  (re-exported)
 )
 from services.fleet_query import (  # noqa: F401  (re-exported)
     ANY_STATUS,
+    COUNT_LIMIT,
     MAX_PAGE_SIZE,
     PAGE_SIZE,
     SORTS,
@@ -47,6 +48,7 @@ from services.fleet_query import (  # noqa: F401  (re-exported)
     Page,
     conditions,
     count,
+    count_up_to,
     decode_cursor,
     encode_cursor,
     filtered,

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import Select, and_, false, func, literal, or_, select, tuple_
+from sqlalchemy import Select, false, func, literal, select, tuple_
 from sqlalchemy.orm import Session, aliased, defer, load_only
 
 from models import Employee, Line, LineStatus, OrgUnit, Product, Service, TariffPlan
+from services.fleet_search import search_condition
 
 PAGE_SIZE = 50
+# The list counts matching lines up to this many; beyond it, it says "over 10,000" (counting
+# 50,000 lines on every page costs more than the rest of the page).
+COUNT_LIMIT = 10_000
 MAX_PAGE_SIZE = 200
 ANY_STATUS = "any"  # the status filter value that includes terminated lines
 
@@ -56,14 +59,10 @@ class FleetScope:
 
 
 def in_subtree(customer_id: int, path: str) -> list:
-    """Lines in the subtree at ``path``: the range on the line's denormalised path, and the same
-    as "its unit is one of the subtree's units", which the indexes on org_unit (customer_id,
-    path) and line (unit_id, id) answer without reading every line of the customer."""
-    upper = OrgUnit.upper_bound(path)
-    units = select(OrgUnit.id).where(
-        OrgUnit.customer_id == customer_id, OrgUnit.path >= path, OrgUnit.path < upper
-    )
-    return [Line.unit_path >= path, Line.unit_path < upper, Line.unit_id.in_(units)]
+    """Lines in the subtree at ``path``: one range on the line's denormalised path (kept in
+    step when a unit moves, ``services.orgtree``), answered by the index line (customer_id,
+    unit_path, status) — for a count, from the index alone."""
+    return [Line.unit_path >= path, Line.unit_path < OrgUnit.upper_bound(path)]
 
 
 def scope_conditions(scope: FleetScope) -> list:
@@ -181,64 +180,6 @@ class FleetFilter:
         )
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _contains(dialect: str, column, word: str):
-    """Case-insensitive "contains". PostgreSQL: ILIKE. SQLite: LIKE, which ignores case for
-    ASCII letters only, so a word with Polish letters is also tried capitalised ("łukasz" finds
-    "Łukasz"); plain LIKE lets SQLite answer from the (customer_id, full_name) index alone."""
-    pattern = f"%{_escape(word)}%"
-    if dialect != "sqlite":
-        return column.ilike(pattern, escape="\\")
-    if word.isascii():
-        return column.like(pattern, escape="\\")
-    capital = f"%{_escape(word[:1].upper() + word[1:].lower())}%"
-    return or_(
-        column.like(f"%{_escape(word.lower())}%", escape="\\"), column.like(capital, escape="\\")
-    )
-
-
-def _digits_prefix(column, digits: str):
-    """``column`` starts with ``digits`` (a digit string), as a range the column's index can
-    answer: "8948" <= value < "8949"."""
-    head = digits.rstrip("9")
-    if not head:
-        return column >= digits
-    upper = head[:-1] + str(int(head[-1]) + 1)
-    return and_(column >= digits, column < upper)
-
-
-def _search_condition(dialect: str, customer_id: int, q: str):
-    """A number (part of the MSISDN, or a whole one with its country code; ICCID or IMEI from
-    the start) or the employee's name (an e-mail address when the words contain "@").
-
-    Twelve digits or more cannot be part of a number, so such a search is answered from the
-    indexes on msisdn, iccid and imei instead of reading every line."""
-    digits = re.sub(r"\D", "", q)
-    conditions = []
-    if digits and len(digits) >= 3 and len(digits) == len(re.sub(r"[\s+()\-]", "", q)):
-        if len(digits) < 12:  # part of a number
-            conditions.append(Line.msisdn.like(f"%{digits}%"))
-        else:  # a whole number with its country code: the unique index finds it
-            conditions.append(Line.msisdn == f"+{digits}")
-        if len(digits) >= 8:
-            conditions.append(_digits_prefix(Line.iccid, digits))
-            conditions.append(_digits_prefix(Line.imei, digits))
-    if not digits or len(digits) < len(q):
-        words = [w for w in q.split() if w][:6]
-        people = select(Employee.id).where(
-            Employee.customer_id == customer_id,
-            *[
-                _contains(dialect, Employee.email if "@" in w else Employee.full_name, w)
-                for w in words
-            ],
-        )
-        conditions.append(Line.employee_id.in_(people))
-    return or_(*conditions) if conditions else None
-
-
 def conditions(session: Session, scope: FleetScope, flt: FleetFilter) -> list:
     """The WHERE clauses of lines in scope matching the filter (no joins needed)."""
     conds = scope_conditions(scope)
@@ -266,9 +207,14 @@ def conditions(session: Session, scope: FleetScope, flt: FleetFilter) -> list:
         conds.append(Line.handset_id == flt.handset_id)
     if flt.q:
         dialect = session.get_bind().dialect.name
-        cond = _search_condition(dialect, scope.customer_id, flt.q)
+        cond = search_condition(dialect, scope.customer_id, flt.q)
         if cond is not None:
             conds.append(cond)
+            if dialect == "sqlite":
+                # Start from the lines the search found: SQLite has no statistics and would
+                # otherwise read the customer's whole fleet by its index ("+ 0" keeps the
+                # condition and hides the index).
+                conds[0] = (Line.customer_id + 0) == scope.customer_id
     return conds
 
 
@@ -286,10 +232,38 @@ def filtered(
     )
 
 
+# The table each sort needs besides the line (sorting by the line's own columns needs none).
+SORT_JOINS = {
+    "employee": (Employee, Employee.id == Line.employee_id, True),
+    "position": (Employee, Employee.id == Line.employee_id, True),
+    "unit": (OrgUnit, OrgUnit.id == Line.unit_id, False),
+    "cost_centre": (OrgUnit, OrgUnit.id == Line.unit_id, False),
+    "tariff": (TariffPlan, TariffPlan.id == Line.tariff_id, False),
+    "handset": (Handset, Handset.id == Line.handset_id, True),
+}
+
+
+def _sort_joins(query: Select, sort: str) -> Select:
+    if sort not in SORT_JOINS:
+        return query
+    target, on, outer = SORT_JOINS[sort]
+    return query.join(target, on, isouter=outer)
+
+
 def count(session: Session, scope: FleetScope, flt: FleetFilter, conds: list | None = None) -> int:
     """One query, on the line table alone."""
     conds = conditions(session, scope, flt) if conds is None else conds
     return session.scalar(select(func.count()).select_from(Line).where(*conds))
+
+
+def count_up_to(
+    session: Session, scope: FleetScope, flt: FleetFilter, limit: int, conds: list | None = None
+) -> int:
+    """The number of matching lines, counted up to ``limit + 1`` at most: more than ``limit``
+    means "over ``limit``"."""
+    conds = conditions(session, scope, flt) if conds is None else conds
+    found = select(Line.id).where(*conds).limit(limit + 1).subquery()
+    return session.scalar(select(func.count()).select_from(found))
 
 
 def filtered_ids(session: Session, scope: FleetScope, flt: FleetFilter) -> Select:
@@ -333,12 +307,18 @@ def decode_cursor(token: str | None, kind: str = "str") -> list | None:
 @dataclass
 class Page:
     rows: list  # (Line, Employee|None, OrgUnit, TariffPlan, Product|None)
-    total: int
+    total: int  # exact, or count_limit + 1 when there are more (total_capped)
     next_cursor: str | None = None
     prev_cursor: str | None = None
     is_first: bool = True
     is_last: bool = True
     extras: dict = field(default_factory=dict)
+    count_limit: int | None = None
+
+    @property
+    def total_capped(self) -> bool:
+        """More lines match than were counted: show "over ``count_limit``"."""
+        return self.count_limit is not None and self.total > self.count_limit
 
 
 def page(
@@ -351,49 +331,67 @@ def page(
     last: bool = False,
     size: int = PAGE_SIZE,
     with_total: bool = True,
+    count_limit: int | None = None,
 ) -> Page:
     """One page of the filtered fleet, by keyset on (sort value, id).
 
     ``after``: the page following that cursor; ``before``: the page preceding it; ``last``: the
     final page (read backwards from the end, as fast as the first). A cursor that does not
     decode is ignored (first page). Going back to the start tops the page up to ``size`` rows.
+    ``count_limit``: count at most that many lines (one more means "over that many").
     """
     size = max(1, min(size, MAX_PAGE_SIZE))
     sort_col, kind = SORTS[flt.sort]
     cursor = None if last else decode_cursor(before or after, kind)
     backwards = last or (bool(before) and cursor is not None)
     conds = conditions(session, scope, flt)
-    query = (
-        filtered(session, scope, flt, conds)
-        .add_columns(Employee, OrgUnit, TariffPlan, Handset, sort_col.label("sort_key"))
-        .outerjoin(Handset, Handset.id == Line.handset_id)
-        .options(*WITHOUT_SECRETS, *LIST_COLUMNS)
-    )
     key = tuple_(sort_col, Line.id)
     # Ascending overall order unless flt.desc; reading backwards flips it.
     ascending = not flt.desc
     if backwards:
         ascending = not ascending
+    order = (sort_col.asc(), Line.id.asc()) if ascending else (sort_col.desc(), Line.id.desc())
+    # First the ids of the page (the line table, and only the joins the sort needs), then the
+    # rows of just those: a filter matching thousands of lines sorts thousands of small
+    # records, and joins employee, unit, tariff and handset for one page only.
+    ids = _sort_joins(select(Line.id).where(*conds), flt.sort)
     if cursor:
         bound = tuple_(literal(cursor[0]), literal(cursor[1]))
-        query = query.where(key > bound if ascending else key < bound)
-    order = (sort_col.asc(), Line.id.asc()) if ascending else (sort_col.desc(), Line.id.desc())
-    rows = list(session.execute(query.order_by(*order).limit(size + 1)))
+        ids = ids.where(key > bound if ascending else key < bound)
+    query = (
+        select(Line, Employee, OrgUnit, TariffPlan, Handset, sort_col.label("sort_key"))
+        .outerjoin(Employee, Employee.id == Line.employee_id)
+        .join(OrgUnit, OrgUnit.id == Line.unit_id)
+        .join(TariffPlan, TariffPlan.id == Line.tariff_id)
+        .outerjoin(Handset, Handset.id == Line.handset_id)
+        .where(Line.id.in_(ids.order_by(*order).limit(size + 1)))
+        .options(*WITHOUT_SECRETS, *LIST_COLUMNS)
+    )
+    rows = list(session.execute(query.order_by(*order)))
     more = len(rows) > size
     rows = rows[:size]
     if backwards:
         rows.reverse()
         if not more and cursor is not None and len(rows) < size:
             # Back at the start with a short page: show the real first page instead.
-            return page(session, scope, flt, size=size, with_total=with_total)
+            return page(
+                session, scope, flt, size=size, with_total=with_total, count_limit=count_limit
+            )
 
     def cursor_of(row) -> str:
         return encode_cursor([row.sort_key, row[0].id])
 
     result = Page(
         rows=[tuple(r[:5]) for r in rows],
-        total=count(session, scope, flt, conds) if with_total else -1,
+        total=-1,
+        count_limit=count_limit,
     )
+    if with_total:
+        result.total = (
+            count(session, scope, flt, conds)
+            if count_limit is None
+            else count_up_to(session, scope, flt, count_limit, conds)
+        )
     if rows:
         result.next_cursor = cursor_of(rows[-1])
         result.prev_cursor = cursor_of(rows[0])

@@ -3,8 +3,9 @@ translated when shown)."""
 
 from __future__ import annotations
 
+from flask_babel import gettext, lazy_pgettext
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_pgettext
+from markupsafe import Markup
 
 STATUS_LABELS = {
     "pendingActive": _l("Pending activation"),
@@ -110,3 +111,54 @@ FIELD_LABELS = {
     "request": _l("Request"),
     "reason": _l("Reason"),
 }
+
+
+def row_snippets() -> dict:
+    """Pieces of the list's rows that repeat on every row, written once per page: the status
+    badge of each status and the icon of each service on and off (a row without a pending
+    change only picks them)."""
+    on, off = gettext("on"), gettext("off")
+    status_html = {
+        key: Markup('<span class="badge {}">{}</span>').format(
+            STATUS_BADGES.get(key, "text-bg-light"), label
+        )
+        for key, label in STATUS_LABELS.items()
+    }
+    icon = Markup(
+        '<i class="bi {icon} svc {cls}" title="{label}: {state}" aria-hidden="true"></i>'
+        '<span class="visually-hidden">{label}: {state};</span>'
+    )
+    svc_html = [
+        (
+            f"svc_{key}",
+            {
+                value: icon.format(
+                    icon=SERVICE_ICONS[key],
+                    cls="svc-on" if value else "svc-off",
+                    label=label,
+                    state=on if value else off,
+                )
+                for value in (True, False)
+            },
+        )
+        for key, label in SERVICE_LABELS.items()
+    ]
+    combos: dict[tuple, Markup] = {}
+
+    def services_html(line) -> Markup:
+        """The service icons of a line (32 combinations, each written once)."""
+        states = tuple(getattr(line, name) for name, _icons in svc_html)
+        html = combos.get(states)
+        if html is None:
+            parts = (by_state[on] for (_n, by_state), on in zip(svc_html, states, strict=True))
+            html = Markup('<span class="svc-icons">{}</span>').format(Markup("").join(parts))
+            combos[states] = html
+        return html
+
+    return {
+        "status_html": status_html,
+        "services_html": services_html,
+        "txt_unassigned": gettext("unassigned"),
+        "txt_pending": gettext("pending"),
+        "txt_select": gettext("Select %(number)s"),
+    }

@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlencode
 from flask import (
     Blueprint,
     abort,
+    current_app,
     make_response,
     redirect,
     render_template,
@@ -45,6 +46,7 @@ from portal.fleet.labels import (
     SERVICE_LABELS,
     STATUS_BADGES,
     STATUS_LABELS,
+    row_snippets,
 )
 from services import fleet as fl
 from services import provisioning
@@ -223,6 +225,7 @@ def render_list(params, *, form=None, selected=(), target="selected", status=200
         before=params.get("before"),
         last=bool(params.get("last")),
         size=size,
+        count_limit=fl.COUNT_LIMIT,
     )
     pending = pending_summary(provisioning.open_requests(db(), [row[0].id for row in page.rows]))
     units = [] if partial else unit_options(user)
@@ -232,6 +235,8 @@ def render_list(params, *, form=None, selected=(), target="selected", status=200
         form = ChangeForm(formdata=None)
     if form is not None:
         form.set_choices(tariff_options(user.customer_id))
+    # "Move to": loaded when first needed (unit_choices), unless a refused form shows a choice.
+    move_options = units if form is not None and form.unit_id.data and not partial else []
     all_tariffs = tariff_options()
     base = {**flt.as_params(), **({"size": size} if size != fl.PAGE_SIZE else {})}
 
@@ -246,6 +251,7 @@ def render_list(params, *, form=None, selected=(), target="selected", status=200
         "columns": chosen_columns(),
         "all_columns": COLUMNS,
         "unit_options": units,
+        "move_options": move_options,
         "unit_labels": labels,
         "unit_short": {
             row[2].id: " › ".join(labels.get(row[2].id, row[2].name).split(" / ")[-2:])
@@ -253,6 +259,13 @@ def render_list(params, *, form=None, selected=(), target="selected", status=200
         },
         "txt_on": gettext("on"),
         "txt_off": gettext("off"),
+        **row_snippets(),
+        "line_url": url_for("fleet.line", line_id=0)[:-1],
+        "unit_url": (
+            url_for("units.detail", unit_id=0)[:-1]
+            if "units.detail" in current_app.view_functions
+            else None
+        ),
         "tariff_options": all_tariffs,
         "tariff_names": dict(all_tariffs),
         "handset_options": handset_options(),
@@ -284,6 +297,15 @@ def index():
         "HX-History-Restore-Request"
     )
     return render_list(request.args, partial=partial)
+
+
+@bp.route("/unit-choices")
+@login_required
+def unit_choices():
+    """The options of the "move to" unit select (htmx fragment): the user's units."""
+    tenant.require_manager()
+    choose = Markup('<option value="">{}</option>').format(gettext("Choose…"))
+    return choose + option_tags(unit_options(current_user))
 
 
 @bp.post("/columns")

@@ -21,7 +21,7 @@ from typing import BinaryIO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.i18n import _l
+from core.i18n import _l, lazy_pgettext
 from models import Employee, Line, LineStatus, OrgUnit, Product, Service, TariffPlan
 from services import fleet as fl
 from services.fleet_io import xlsx
@@ -31,7 +31,7 @@ TEXT, BOOL, MONEY = xlsx.TEXT, xlsx.BOOL, xlsx.MONEY
 
 STATUS_LABELS = {
     LineStatus.pendingActive: _l("Pending activation"),
-    LineStatus.active: _l("Active"),
+    LineStatus.active: lazy_pgettext("line status", "Active"),
     LineStatus.suspended: _l("Suspended"),
     LineStatus.pendingTerminate: _l("Pending termination"),
     LineStatus.terminated: _l("Terminated"),
