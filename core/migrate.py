@@ -20,7 +20,7 @@ def alembic_config(url: str | None = None, connection=None) -> Config:
     return cfg
 
 
-def upgrade(url: str | None = None, revision: str = "head", connection=None) -> None:
+def upgrade(url: str | None = None, revision: str = "heads", connection=None) -> None:
     command.upgrade(alembic_config(url, connection), revision)
 
 

@@ -28,6 +28,18 @@ from models.fleet import (
     RequestStatus,
     Service,
 )
+from models.invoices import (
+    INVOICE_TRANSITIONS,
+    BillingRun,
+    Invoice,
+    InvoiceCounter,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceState,
+    KsefStatus,
+    Payment,
+    RunStatus,
+)
 from models.mail import MailStatus, MailTemplate, OutgoingMail
 from models.orders import (
     ORDER_TRANSITIONS,
@@ -46,6 +58,7 @@ from models.users import LoginThrottle, PortalRole, PortalUser, StaffRole, Staff
 
 __all__ = [
     "CONTRACT_TRANSITIONS",
+    "INVOICE_TRANSITIONS",
     "LINE_TRANSITIONS",
     "ORDER_TRANSITIONS",
     "AddressKind",
@@ -53,6 +66,7 @@ __all__ = [
     "AuditEvent",
     "BackgroundTask",
     "Base",
+    "BillingRun",
     "Contact",
     "ContactRole",
     "Contract",
@@ -63,6 +77,12 @@ __all__ = [
     "CustomerAddress",
     "CustomerNote",
     "Employee",
+    "Invoice",
+    "InvoiceCounter",
+    "InvoiceKind",
+    "InvoiceLine",
+    "InvoiceState",
+    "KsefStatus",
     "Line",
     "LineKind",
     "LineStatus",
@@ -76,6 +96,7 @@ __all__ = [
     "OrderState",
     "OrgUnit",
     "OutgoingMail",
+    "Payment",
     "PoolNumber",
     "PortalRole",
     "PortalUser",
@@ -83,6 +104,7 @@ __all__ = [
     "ProductKind",
     "ProvisioningRequest",
     "RequestStatus",
+    "RunStatus",
     "Service",
     "StaffRole",
     "StaffUser",
