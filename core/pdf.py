@@ -13,7 +13,9 @@ a fraction of a second. Long documents belong in a worker.
 
 from __future__ import annotations
 
+import gc
 import threading
+import warnings
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -104,6 +106,12 @@ def render_pdf_a(html: str, attachments: list[tuple[str, bytes, str]] = ()) -> b
             )
             for name, data, description in attachments
         ]
-        return HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher).write_pdf(
-            font_config=fonts, pdf_variant="pdf/a-3b", attachments=files
-        )
+        # WeasyPrint opens its sRGB output-intent profile for PDF/A and leaves the file to the
+        # garbage collector (a ResourceWarning): collect it here, where that is expected.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            data = HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher).write_pdf(
+                font_config=fonts, pdf_variant="pdf/a-3b", attachments=files
+            )
+            gc.collect()
+        return data

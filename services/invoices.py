@@ -116,8 +116,10 @@ def new_draft(
     *,
     kind: InvoiceKind = InvoiceKind.invoice,
     contract_version_id: int | None = None,
+    corrects_id: int | None = None,
 ) -> Invoice:
     invoice = Invoice(
+        corrects_id=corrects_id,
         customer_id=customer.id,
         kind=kind,
         state=InvoiceState.draft,
@@ -249,8 +251,8 @@ def correct(
         original.period_end,
         kind=InvoiceKind.correction,
         contract_version_id=original.contract_version_id,
+        corrects_id=original.id,
     )
-    draft.corrects_id = original.id
     draft.correction_reason = reason[:500]
     draft.buyer = dict(original.buyer)
     add_lines(session, draft, differences)

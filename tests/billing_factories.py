@@ -7,6 +7,9 @@ import itertools
 from datetime import UTC, datetime, time
 from decimal import Decimal
 
+from stdnum.pl import nip as stdnip
+
+from integrations import ksef
 from models import AuditEvent, Line, LineKind, Order, OrderLine, OrderLineState, OrderState
 from services.billing_period import WARSAW
 from tests.factories import make_customer, make_unit
@@ -21,7 +24,18 @@ def at(day, hour: int = 12) -> datetime:
     return datetime.combine(day, time(hour), WARSAW).astimezone(UTC)
 
 
+def ksef_nip() -> str:
+    """A NIP KSeF accepts: checksum valid, tax-office code (digits 2–3) not 00."""
+    for base in itertools.count(526025000 + next(_seq) * 7919 % 99000):
+        for d in "0123456789":
+            candidate = f"{base}{d}"
+            if stdnip.is_valid(candidate) and ksef.is_valid_nip(candidate):
+                return candidate
+    raise AssertionError  # pragma: no cover
+
+
 def billing_customer(session, lines: int = 3, fee: str = "49.99", **kw):
+    kw.setdefault("nip", ksef_nip())
     customer = make_customer(session, **kw)
     sales = make_unit(session, customer, "Sprzedaż")
     sales.cost_centre = "CC-100"

@@ -12,6 +12,7 @@ P_13_3/P_14_3, 0 % → P_13_6_1. A correction is ``RodzajFaktury`` KOR with the 
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -28,6 +29,14 @@ RATE_FIELDS = {
     Decimal("8"): ("P_13_2", "P_14_2"),
     Decimal("5"): ("P_13_3", "P_14_3"),
 }
+
+
+# The schema's TNIP: a checksum-valid NIP whose tax-office code (digits 2–3) is not 00.
+NIP_PATTERN = re.compile(r"^[1-9]((\d[1-9])|([1-9]\d))\d{7}$")
+
+
+def is_valid_nip(nip: str) -> bool:
+    return bool(NIP_PATTERN.match(nip or "")) and stdnip.is_valid(nip)
 
 
 class InvalidDocument(ValueError):
@@ -52,7 +61,7 @@ def _sub(parent, tag: str, text=None, **attrs):
 
 def _party(parent, tag: str, party: dict, buyer: bool) -> None:
     nip = (party.get("nip") or "").strip()
-    if not stdnip.is_valid(nip):
+    if not is_valid_nip(nip):
         raise InvalidDocument(f"invalid NIP {nip!r} of {party.get('name')!r}")
     node = _sub(parent, tag)
     ids = _sub(node, "DaneIdentyfikacyjne")
