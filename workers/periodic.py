@@ -8,7 +8,15 @@ from __future__ import annotations
 from rq.cron import CronScheduler
 
 from core.runtime import Runtime
-from workers import contract_jobs, fleet_io_jobs, mail_jobs, provisioning_jobs, queues, stock_jobs
+from workers import (
+    billing_jobs,
+    contract_jobs,
+    fleet_io_jobs,
+    mail_jobs,
+    provisioning_jobs,
+    queues,
+    stock_jobs,
+)
 
 SWEEPS = [
     # (function, queue, seconds between runs)
@@ -18,6 +26,13 @@ SWEEPS = [
     (contract_jobs.expire_contracts, queues.DEFAULT, 3600),
     (fleet_io_jobs.sweep_lost_tasks, queues.DOCUMENTS, 60),
     (fleet_io_jobs.sweep_task_files, queues.DOCUMENTS, 600),
+    (billing_jobs.sweep_billing, queues.BILLING, 300),
+]
+
+# (function, queue, cron): the previous month's billing early on the 1st; the 2nd and 3rd catch up
+# if the scheduler was down (customers already billed are skipped).
+CRON = [
+    (billing_jobs.monthly_billing, queues.BILLING, "30 1 1-3 * *"),
 ]
 
 
@@ -25,4 +40,6 @@ def build_scheduler(rt: Runtime) -> CronScheduler:
     scheduler = CronScheduler(connection=rt.redis, logging_level="INFO")
     for func, queue, interval in SWEEPS:
         scheduler.register(func, queue, interval=interval, job_timeout=300)
+    for func, queue, cron in CRON:
+        scheduler.register(func, queue, cron=cron, job_timeout=1800)
     return scheduler
