@@ -10,7 +10,7 @@ Issued invoices are then sent to KSeF by their own job.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -37,6 +37,7 @@ RUN_JOB = "workers.billing_jobs.run_billing"
 KSEF_JOB = "workers.billing_jobs.send_to_ksef"
 QUEUE = "billing"
 MAX_ATTEMPTS = 3
+STALE = timedelta(minutes=30)  # a run longer than its job timeout died with its worker
 
 
 def enqueue_run(session: Session, run: BillingRun) -> None:
@@ -200,11 +201,15 @@ def runs(session: Session, limit: int = 200) -> list[BillingRun]:
 
 
 def lost_runs(session: Session) -> list[int]:
-    """Queued runs (their job may have vanished) for the sweep to enqueue again."""
+    """Runs whose job may have vanished, for the sweep to enqueue again: queued ones, and
+    running ones started over ``STALE`` ago (a worker killed mid-run)."""
+    stale = utcnow() - STALE
     return list(
         session.scalars(
             select(BillingRun.id).where(
-                BillingRun.status == RunStatus.queued, BillingRun.attempts < MAX_ATTEMPTS
+                BillingRun.attempts < MAX_ATTEMPTS,
+                (BillingRun.status == RunStatus.queued)
+                | ((BillingRun.status == RunStatus.running) & (BillingRun.started_at < stale)),
             )
         )
     )

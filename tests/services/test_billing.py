@@ -185,3 +185,23 @@ def test_a_customer_without_charges_gets_no_invoice(db):
     lines[0].activated_at = at(date(2026, 12, 2))
     db.flush()
     assert run_for(db, customer) is None
+
+
+def test_the_sweep_finds_runs_whose_job_was_lost(db):
+    from datetime import timedelta
+
+    from models.base import utcnow
+
+    a, _t, _l = billing_customer(db, 1)
+    b, _t, _l = billing_customer(db, 1)
+    c, _t, _l = billing_customer(db, 1)
+    queued = billing.request_run(db, a, NOV)
+    dead = billing.request_run(db, b, NOV)
+    busy = billing.request_run(db, c, NOV)
+    for run in (dead, busy):
+        assert billing.claim(db, run.id)
+    db.refresh(dead)
+    dead.started_at = utcnow() - timedelta(hours=1)  # its worker was killed
+    db.flush()
+    lost = set(billing.lost_runs(db))
+    assert {queued.id, dead.id} <= lost and busy.id not in lost
