@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -69,6 +69,15 @@ class ChargeLine:
     source: str | None = None
     vat: Decimal = field(default=Decimal("0"))
     gross: Decimal = field(default=Decimal("0"))
+
+
+@dataclass
+class _Amounts:
+    id: int
+    net: Decimal
+    vat_rate: Decimal
+    vat: Decimal = Decimal("0")
+    gross: Decimal = Decimal("0")
 
 
 def number_text(series: str, year: int, seq: int) -> str:
@@ -169,8 +178,9 @@ def add_lines(session: Session, invoice: Invoice, charges: list[ChargeLine]) -> 
             "unit_price": c.unit_price,
             "net": vat.money(c.net),
             "vat_rate": c.vat_rate,
-            "vat": Decimal("0"),
-            "gross": Decimal("0"),
+            # Per line; ``issue`` moves the rounding difference to one line per rate.
+            "vat": vat.tax(c.net, c.vat_rate),
+            "gross": vat.money(c.net) + vat.tax(c.net, c.vat_rate),
             "period_from": c.period_from,
             "period_to": c.period_to,
             "source": c.source,
@@ -197,10 +207,28 @@ def issue(
 ) -> Invoice:
     """Compute VAT and totals, number the invoice and freeze it."""
     require_draft(invoice)
-    lines = lines_of(session, invoice)
-    if not lines:
+    table = InvoiceLine.__table__
+    stored = session.execute(
+        select(table.c.id, table.c.net, table.c.vat_rate, table.c.vat, table.c.gross).where(
+            table.c.invoice_id == invoice.id
+        )
+    ).all()
+    if not stored:
         raise ServiceError(_l("An invoice needs at least one line."))
+    lines = [_Amounts(r.id, r.net, r.vat_rate) for r in stored]
     vat.spread_vat(lines)
+    changed = [
+        {"b_id": li.id, "b_vat": li.vat, "b_gross": li.gross}
+        for li, row in zip(lines, stored, strict=True)
+        if (li.vat, li.gross) != (row.vat, row.gross)
+    ]
+    if changed:  # the rounding differences: at most one line per rate after add_lines
+        session.execute(
+            table.update()
+            .where(table.c.id == bindparam("b_id"))
+            .values(vat=bindparam("b_vat"), gross=bindparam("b_gross")),
+            changed,
+        )
     rates = vat.totals_by_rate(lines)
     invoice.total_net = sum((r.net for r in rates), Decimal("0"))
     invoice.total_vat = sum((r.vat for r in rates), Decimal("0"))

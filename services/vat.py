@@ -56,7 +56,8 @@ def spread_vat(lines) -> None:
         target = tax(sum((Decimal(li.net) for li in group), Decimal("0")), rate)
         diff = target - sum((li.vat for li in group), Decimal("0"))
         if diff:
-            biggest = max(group, key=lambda li: (abs(Decimal(li.net)), -group.index(li)))
+            # The first of the lines with the largest net amount (max keeps the first).
+            biggest = max(group, key=lambda li: abs(Decimal(li.net)))
             biggest.vat += diff
         for line in group:
             line.gross = money(Decimal(line.net) + line.vat)

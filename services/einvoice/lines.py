@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Invoice, InvoiceLine
-from services import invoices, vat
+from services import vat
 
 # Above this many lines a document prints one summary line per tariff / product instead.
 DETAIL_LIMIT = 200
@@ -80,8 +81,14 @@ def document_lines(lines: list[InvoiceLine], limit: int = DETAIL_LIMIT) -> list[
     return list(groups.values())
 
 
-def load(session: Session, invoice: Invoice) -> list[InvoiceLine]:
-    return invoices.lines_of(session, invoice)
+def load(session: Session, invoice: Invoice) -> list:
+    """The invoice's lines as read-only rows (attribute access like InvoiceLine; no ORM cost)."""
+    table = InvoiceLine.__table__
+    return list(
+        session.execute(
+            select(table).where(table.c.invoice_id == invoice.id).order_by(table.c.position)
+        )
+    )
 
 
 def rate_totals(lines: list[InvoiceLine]) -> list[vat.RateTotal]:
