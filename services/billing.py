@@ -46,9 +46,20 @@ def enqueue_run(session: Session, run: BillingRun) -> None:
     )
 
 
+KSEF_RETRY_INTERVALS = [10, 60, 300, 900]  # KSeF unavailable: try again later
+
+
 def enqueue_ksef(session: Session, invoice_id: int) -> None:
+    from rq import Retry
+
     aftercommit.enqueue(
-        session, QUEUE, KSEF_JOB, invoice_id, job_id=f"ksef-{invoice_id}", job_timeout=300
+        session,
+        QUEUE,
+        KSEF_JOB,
+        invoice_id,
+        job_id=f"ksef-{invoice_id}",
+        job_timeout=300,
+        retry=Retry(max=len(KSEF_RETRY_INTERVALS), interval=KSEF_RETRY_INTERVALS),
     )
 
 
