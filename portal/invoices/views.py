@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from core.web import db
 from models import Invoice, InvoiceState, PortalRole
 from models.base import utcnow
-from services import payments
+from services import invoice_reports, payments
 from services.billing_period import Period, local_date
 from services.einvoice import documents
 from services.einvoice import lines as doclines
@@ -117,6 +117,32 @@ def index():
         period_from=period_from.label if period_from else "",
         period_to=period_to.label if period_to else "",
         states=list(payments.PaymentStatus.__members__),
+    )
+
+
+@bp.route("/cost-centres")
+def cost_centres():
+    """Net amounts per cost centre across months (12 months back by default)."""
+    if current_user.scope_unit_id is not None:
+        abort(403)
+    last = _period(request.args.get("to")) or Period.of(local_date(utcnow())).previous()
+    first = _period(request.args.get("from"))
+    if first is None or first.start > last.start:
+        first = last
+        for _ in range(11):
+            first = first.previous()
+    months, rows = invoice_reports.cost_centres_by_month(
+        db(), current_user.customer_id, first.start, last.start
+    )
+    return render_template(
+        "portal/invoices/cost_centres.html",
+        months=months,
+        rows=rows,
+        totals={
+            m: sum((r.months.get(m, Decimal("0")) for r in rows), Decimal("0")) for m in months
+        },
+        period_from=first.label,
+        period_to=last.label,
     )
 
 

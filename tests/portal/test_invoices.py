@@ -81,3 +81,19 @@ def test_other_customers_invoices_are_404(client, billed, db):
     assert client.get(f"/invoices/{nov.id}").status_code == 404
     assert client.get(f"/invoices/{nov.id}/fa3.xml").status_code == 404
     assert nov.number not in client.get("/invoices/").get_data(as_text=True)
+
+
+def test_cost_centres_across_months(client, billed, db):
+    from datetime import date
+
+    from services.invoice_reports import cost_centres_by_month
+
+    customer, admin, nov, oct_ = billed
+    months, rows = cost_centres_by_month(db, customer.id, date(2026, 10, 1), date(2026, 11, 1))
+    assert months == [date(2026, 10, 1), date(2026, 11, 1)]
+    assert sum(r.total for r in rows) == nov.total_net + oct_.total_net
+    assert {r.cost_centre for r in rows} == {"CC-100", "CC-200"}
+    login_portal(client, admin.email, PASSWORD)
+    page = client.get("/invoices/cost-centres?from=2026-10&to=2026-11").get_data(as_text=True)
+    assert "CC-100" in page and "2026-10" in page and "2026-11" in page
+    assert client.get("/invoices/cost-centres?from=x&to=y").status_code == 200
