@@ -29,6 +29,7 @@ def create_app(rt: Runtime | None = None) -> Flask:
     init_login(app, StaffUser, "s", "auth.login")
 
     from admin_console.auth.views import bp as auth_bp
+    from admin_console.billing.views import bp as billing_bp
     from admin_console.catalog.views import bp as catalog_bp
     from admin_console.contracts.views import bp as contracts_bp
     from admin_console.customers.views import bp as customers_bp
@@ -53,6 +54,7 @@ def create_app(rt: Runtime | None = None) -> Flask:
         staff_bp,
         stock_bp,
         usage_bp,
+        billing_bp,
     ):
         app.register_blueprint(bp)
     # Machine-to-machine: token instead of a staff session, so no CSRF token either.

@@ -13,7 +13,9 @@ a fraction of a second. Long documents belong in a worker.
 
 from __future__ import annotations
 
+import gc
 import threading
+import warnings
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -82,3 +84,34 @@ def render_pdf(html: str) -> bytes:
         return HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher).write_pdf(
             font_config=fonts
         )
+
+
+def render_pdf_a(html: str, attachments: list[tuple[str, bytes, str]] = ()) -> bytes:
+    """A PDF/A-3b document of ``html`` with files embedded: ``(name, data, description)``.
+
+    Each attachment is declared with ``AFRelationship /Data`` (the PDF/A-3 rule for structured
+    data a document is built from; validators reject an unspecified relationship).
+    """
+    from weasyprint import HTML, Attachment
+
+    with _lock:
+        fonts, fetcher = _shared()
+        files = [
+            Attachment(
+                string=data,
+                name=name,
+                description=description,
+                relationship="Data",
+                url_fetcher=fetcher,
+            )
+            for name, data, description in attachments
+        ]
+        # WeasyPrint opens its sRGB output-intent profile for PDF/A and leaves the file to the
+        # garbage collector (a ResourceWarning): collect it here, where that is expected.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ResourceWarning)
+            data = HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher).write_pdf(
+                font_config=fonts, pdf_variant="pdf/a-3b", attachments=files
+            )
+            gc.collect()
+        return data

@@ -28,6 +28,18 @@ from models.fleet import (
     RequestStatus,
     Service,
 )
+from models.invoices import (
+    INVOICE_TRANSITIONS,
+    BillingRun,
+    Invoice,
+    InvoiceCounter,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceState,
+    KsefStatus,
+    Payment,
+    RunStatus,
+)
 from models.mail import MailStatus, MailTemplate, OutgoingMail
 from models.orders import (
     ORDER_TRANSITIONS,
@@ -77,6 +89,7 @@ from models.users import LoginThrottle, PortalRole, PortalUser, StaffRole, Staff
 __all__ = [
     "CONTRACT_TRANSITIONS",
     "FILE_TRANSITIONS",
+    "INVOICE_TRANSITIONS",
     "LINE_TRANSITIONS",
     "ORDER_TRANSITIONS",
     "SELFSERVICE_TRANSITIONS",
@@ -87,6 +100,7 @@ __all__ = [
     "AuditEvent",
     "BackgroundTask",
     "Base",
+    "BillingRun",
     "Contact",
     "ContactRole",
     "Contract",
@@ -99,6 +113,12 @@ __all__ = [
     "Direction",
     "Employee",
     "FileState",
+    "Invoice",
+    "InvoiceCounter",
+    "InvoiceKind",
+    "InvoiceLine",
+    "InvoiceState",
+    "KsefStatus",
     "Line",
     "LineKind",
     "LineStatus",
@@ -112,6 +132,7 @@ __all__ = [
     "OrderState",
     "OrgUnit",
     "OutgoingMail",
+    "Payment",
     "PolicyRule",
     "PoolNumber",
     "PortalRole",
@@ -121,6 +142,7 @@ __all__ = [
     "ProvisioningRequest",
     "RequestKind",
     "RequestStatus",
+    "RunStatus",
     "ScheduleState",
     "ScheduledChange",
     "SelfServiceRequest",

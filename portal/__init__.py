@@ -21,6 +21,7 @@ def create_app(rt: Runtime | None = None) -> Flask:
     from portal.files.views import bp as files_bp
     from portal.fleet.io_views import bp as fleet_io_bp
     from portal.fleet.views import bp as fleet_bp
+    from portal.invoices.views import bp as invoices_bp
     from portal.offer.views import bp as offer_bp
     from portal.orders.views import bp as orders_bp
     from portal.phonebook.views import bp as phonebook_bp
@@ -44,6 +45,7 @@ def create_app(rt: Runtime | None = None) -> Flask:
         service_bp,
         selfcare_bp,
         selfadmin_bp,
+        invoices_bp,
     ):
         app.register_blueprint(bp)
     app.add_url_rule("/", "index", view_func=app.view_functions["dashboard.index"])

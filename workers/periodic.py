@@ -9,6 +9,7 @@ from rq.cron import CronScheduler
 
 from core.runtime import Runtime
 from workers import (
+    billing_jobs,
     contract_jobs,
     fleet_io_jobs,
     mail_jobs,
@@ -29,6 +30,13 @@ SWEEPS = [
     (fleet_io_jobs.sweep_lost_tasks, queues.DOCUMENTS, 60),
     (fleet_io_jobs.sweep_task_files, queues.DOCUMENTS, 600),
     (usage_jobs.sweep_usage_files, queues.USAGE, 60),
+    (billing_jobs.sweep_billing, queues.BILLING, 300),
+]
+
+# (function, queue, cron): the previous month's billing early on the 1st; the 2nd and 3rd catch up
+# if the scheduler was down (customers already billed are skipped).
+CRON = [
+    (billing_jobs.monthly_billing, queues.BILLING, "30 1 1-3 * *"),
 ]
 
 
@@ -36,4 +44,6 @@ def build_scheduler(rt: Runtime) -> CronScheduler:
     scheduler = CronScheduler(connection=rt.redis, logging_level="INFO")
     for func, queue, interval in SWEEPS:
         scheduler.register(func, queue, interval=interval, job_timeout=300)
+    for func, queue, cron in CRON:
+        scheduler.register(func, queue, cron=cron, job_timeout=1800)
     return scheduler

@@ -8,6 +8,7 @@ limited admin), one of customer B (foreign for everyone).
 
 from __future__ import annotations
 
+import itertools
 import re
 from decimal import Decimal
 
@@ -16,6 +17,7 @@ import pytest
 from models import BackgroundTask, Customer, LineKind, Order, OrderLine, OrderState, TaskStatus
 from services import service_requests
 from services.audit import Actor
+from tests.billing_factories import ksef_nip
 from tests.conftest import login_portal
 from tests.factories import PASSWORD, make_customer, make_portal_user, make_unit
 from tests.fleet_factories import make_employee, make_line, make_tariff
@@ -28,7 +30,11 @@ OBJECTS = {
     "task_id": "task",
     "order_id": "order",
     "request_id": "service_request",
+    "invoice_id": "invoice",
 }
+_months = itertools.count()
+# Company documents: a division's administrator sees none of them (404 even "in scope").
+COMPANY_WIDE = {"invoice_id"}
 
 
 def _objects(db, customer, unit, tariff, user):
@@ -73,6 +79,7 @@ def _objects(db, customer, unit, tariff, user):
         description="Pęknięty",
         line=line,
     )
+    invoice = _invoice(db, customer, line)
     return {
         "unit": unit,
         "line": line,
@@ -80,13 +87,28 @@ def _objects(db, customer, unit, tariff, user):
         "task": task,
         "order": order,
         "service_request": service_request,
+        "invoice": invoice,
     }
+
+
+def _invoice(db, customer, line):
+    from datetime import date
+
+    from services import invoices
+
+    period = date(2025, next(_months) % 12 + 1, 1)  # one invoice per customer and month
+    draft = invoices.new_draft(db, customer, period, period.replace(day=28))
+    charge = invoices.ChargeLine(
+        "fee", "t", "Abonament", Decimal(1), Decimal("10.00"), Decimal("10.00"), line_id=line.id
+    )
+    invoices.add_lines(db, draft, [charge])
+    return invoices.issue(db, Actor.system(), draft, date(2026, 12, 1))
 
 
 @pytest.fixture
 def world(db):
-    a = make_customer(db, name="Klient A")
-    b = make_customer(db, name="Klient B")
+    a = make_customer(db, name="Klient A", nip=ksef_nip())
+    b = make_customer(db, name="Klient B", nip=ksef_nip())
     tariff = make_tariff(db)
     a_root = make_unit(db, a, "A root")
     a_div1 = make_unit(db, a, "A div 1", a_root)
@@ -139,7 +161,11 @@ def test_other_customers_objects_are_404(client, app, world):
 def test_subtree_admin_gets_404_outside_subtree(client, app, world):
     login_portal(client, world["a_scoped"].email, PASSWORD)
     for rule, params in id_routes(app):
-        assert _ok(client.get(_url(rule, params, world["in_scope"])).status_code), rule.rule
+        in_scope = client.get(_url(rule, params, world["in_scope"])).status_code
+        if params & COMPANY_WIDE:
+            assert in_scope == 404, rule.rule
+        else:
+            assert _ok(in_scope), rule.rule
         assert client.get(_url(rule, params, world["out_of_scope"])).status_code == 404, rule.rule
 
 

@@ -1,0 +1,234 @@
+"""Billing of the 50,000-line customer: the month's charges, the issue, and every document.
+
+    .venv/bin/python -m bench.billing --db postgresql://postgres@127.0.0.1:5432/DBNAME
+    .venv/bin/python -m bench.billing --db sqlite --lines 5000
+
+It builds its own data in a private schema (PostgreSQL) or a temporary file (SQLite), drops
+it at the end, and prints the figures: 50,000 lines in 500 departments with cost centres,
+five tariffs at contract prices, a tenth of the lines activated mid-month, one in twenty
+suspended for ten days (history in the audit trail), 1,000 handsets shipped in the month.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
+from decimal import Decimal
+
+from sqlalchemy import create_engine, insert, text
+from sqlalchemy.engine import make_url
+
+from core import migrate
+from core.db import Database
+from models import (
+    AuditEvent,
+    BillingRun,
+    Customer,
+    Line,
+    LineKind,
+    Order,
+    OrderLine,
+    OrderLineState,
+    OrderState,
+    OrgUnit,
+    Product,
+    ProductKind,
+    RunStatus,
+    TariffPlan,
+)
+from services import billing
+from services.billing_charges import charges_for
+from services.billing_period import WARSAW, Period
+from services.einvoice import documents
+
+PERIOD = Period.month(2026, 11)
+LONG_AGO = datetime(2025, 1, 1, tzinfo=UTC)
+
+
+def at(day: date) -> datetime:
+    return datetime.combine(day, dtime(12), WARSAW).astimezone(UTC)
+
+
+def _url(arg: str) -> tuple[str, callable]:
+    if arg == "sqlite":
+        path = os.path.join(tempfile.mkdtemp(prefix="bench-billing-"), "b.sqlite3")
+        return f"sqlite:///{path}", lambda: os.remove(path)
+    schema = f"bench_billing_{uuid.uuid4().hex[:8]}"
+    url = arg.replace("postgresql://", "postgresql+psycopg://", 1)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+
+    def drop():
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
+
+    scoped = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
+    return scoped.render_as_string(hide_password=False), drop
+
+
+def build(session, lines: int, rng: random.Random) -> int:
+    customer = Customer(
+        number="B0000001",
+        name="Wielka Sieć S.A.",
+        nip="5261040828",
+        street="ul. Długa 1",
+        postal_code="00-001",
+        city="Warszawa",
+    )
+    session.add(customer)
+    session.flush()
+    units = []
+    for i in range(500):
+        unit = OrgUnit(
+            customer_id=customer.id, name=f"Dział {i}", cost_centre=f"CC-{i:04d}", path=f"/t{i}/"
+        )
+        session.add(unit)
+        units.append(unit)
+    session.flush()
+    for unit in units:
+        unit.path = f"/{unit.id}/"
+    tariffs = []
+    for i, fee in enumerate(("29.99", "49.99", "69.99", "99.99", "149.99")):
+        tariffs.append(TariffPlan(code=f"BIZ-{i}", name=f"Biznes {i}", monthly_fee=Decimal(fee)))
+    session.add_all(tariffs)
+    session.flush()
+    rows = []
+    for i in range(lines):
+        unit = rng.choice(units)
+        activated = (
+            at(PERIOD.start + timedelta(days=rng.randrange(30))) if i % 10 == 0 else LONG_AGO
+        )
+        rows.append(
+            {
+                "customer_id": customer.id,
+                "unit_id": unit.id,
+                "unit_path": unit.path,
+                "msisdn": f"+4860{i:07d}",
+                "status": "active",
+                "tariff_id": rng.choice(tariffs).id,
+                "iccid": f"8948019{i:012d}",
+                "imsi": f"26001{i:010d}",
+                "activated_at": activated,
+                "created_at": LONG_AGO,
+                "updated_at": LONG_AGO,
+            }
+        )
+    for start in range(0, len(rows), 5000):
+        session.execute(insert(Line.__table__), rows[start : start + 5000])
+    line_ids = [r[0] for r in session.execute(text("SELECT id, tariff_id FROM line")).all()]
+    events = []
+    for line_id in line_ids[::20]:
+        day = PERIOD.start + timedelta(days=rng.randrange(15))
+        for offset, verb, before, after in (
+            (0, "suspend", "active", "suspended"),
+            (10, "resume", "suspended", "active"),
+        ):
+            events.append(
+                {
+                    "created_at": at(day + timedelta(days=offset)),
+                    "actor_kind": "system",
+                    "actor_label": "network",
+                    "customer_id": customer.id,
+                    "action": f"provisioning.{verb}.confirmed",
+                    "object_type": "line",
+                    "object_id": line_id,
+                    "before": {"status": before},
+                    "after": {"status": after},
+                }
+            )
+    session.execute(insert(AuditEvent.__table__), events)
+    phone = Product(
+        sku="PH-1", kind=ProductKind.handset, name="Telefon", list_price=Decimal("1999.00")
+    )
+    session.add(phone)
+    order = Order(number="ZB/1", customer_id=customer.id, state=OrderState.completed)
+    session.add(order)
+    session.flush()
+    session.execute(
+        insert(OrderLine.__table__),
+        [
+            {
+                "order_id": order.id,
+                "customer_id": customer.id,
+                "kind": LineKind.handset.value,
+                "state": OrderLineState.completed.value,
+                "product_id": phone.id,
+                "line_id": line_ids[i],
+                "quantity": 1,
+                "allocated_qty": 1,
+                "shipped_qty": 1,
+                "unit_price": Decimal("1799.00"),
+                "list_price": Decimal("1999.00"),
+                "params": {},
+                "completed_at": at(PERIOD.start + timedelta(days=i % 30)),
+                "created_at": LONG_AGO,
+                "updated_at": LONG_AGO,
+            }
+            for i in range(1000)
+        ],
+    )
+    session.flush()
+    return customer.id
+
+
+class _NoQueue:
+    def enqueue_now(self, *args, **kwargs):
+        return None
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--lines", type=int, default=50_000)
+    args = parser.parse_args(argv)
+    url, cleanup = _url(args.db)
+    try:
+        migrate.upgrade(url)
+        db = Database(url)
+        session = db.new_session()
+        session.info["runtime"] = _NoQueue()
+        customer_id = build(session, args.lines, random.Random(7))
+        session.commit()
+        figures = {}
+        t = time.perf_counter()
+        charges = charges_for(session, customer_id, PERIOD)
+        figures["charges"] = (time.perf_counter() - t, len(charges))
+        session.rollback()
+        t = time.perf_counter()
+        run = BillingRun(
+            customer_id=customer_id, period_start=PERIOD.start, status=RunStatus.running
+        )
+        session.add(run)
+        session.flush()
+        invoice = billing.execute(session, run, issue_date=date(2026, 12, 1))
+        session.commit()
+        figures["run"] = time.perf_counter() - t
+        for kind in ("fa3", "ubl", "csv", "xlsx", "pdf", "pdf"):
+            t = time.perf_counter()
+            body = documents.render(session, invoice, kind)
+            figures[kind] = (time.perf_counter() - t, len(body))
+        engine = "PostgreSQL" if "postgresql" in url else "SQLite"
+        print(f"{engine}, {args.lines} lines, {figures['charges'][1]} charges")
+        print(f"  charges for the month: {figures['charges'][0]:.2f} s")
+        lines_made = figures["charges"][1]
+        print(f"  whole run ({lines_made} invoice lines, issue, commit): {figures['run']:.2f} s")
+        print(f"  gross {invoice.total_gross} PLN, number {invoice.number}")
+        for kind in ("fa3", "ubl", "csv", "xlsx", "pdf"):
+            seconds, size = figures[kind]
+            print(f"  {kind}: {size / 1024:.1f} kB in {seconds:.2f} s")
+        session.close()
+        db.engine.dispose()
+    finally:
+        cleanup()
+
+
+if __name__ == "__main__":
+    main()

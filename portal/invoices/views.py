@@ -1,0 +1,195 @@
+"""Invoices (/invoices/): the customer's invoices with filters and totals, an invoice's page,
+and the download of each of its documents (FA(3), UBL, PDF, billing detail CSV/XLSX).
+
+Invoices are company documents: company-wide fleet administrators and viewers read them.
+Employees get 403; an administrator limited to a division gets 403 on the list and 404 on
+any invoice, like any id of another customer.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask import Blueprint, abort, make_response, render_template, request
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from core.web import db
+from models import Invoice, InvoiceState, PortalRole
+from models.base import utcnow
+from services import invoice_reports, payments
+from services.billing_period import Period, local_date
+from services.einvoice import documents
+from services.einvoice import lines as doclines
+from services.einvoice.fa3 import InvalidDocument
+
+bp = Blueprint("invoices", __name__, url_prefix="/invoices")
+
+PAGE_SIZE = 100
+KINDS = {
+    "fa3": "fa3.xml",
+    "ubl": "ubl.xml",
+    "pdf": "invoice.pdf",
+    "csv": "detail.csv",
+    "xlsx": "detail.xlsx",
+}
+
+
+@bp.before_request
+@login_required
+def _readers():
+    if current_user.role not in (PortalRole.fleet_admin, PortalRole.viewer):
+        abort(403)
+
+
+def visible():
+    """Issued invoices of the user's customer, for company-wide readers only."""
+    if current_user.scope_unit_id is not None:
+        return Invoice.id.is_(None)  # matches nothing
+    return (Invoice.customer_id == current_user.customer_id) & (
+        Invoice.state == InvoiceState.issued
+    )
+
+
+def invoice_or_404(invoice_id: int) -> Invoice:
+    invoice = db().scalar(select(Invoice).where(Invoice.id == invoice_id, visible()))
+    if invoice is None:
+        abort(404)
+    return invoice
+
+
+def _period(text: str | None) -> Period | None:
+    try:
+        return Period.parse(text) if text else None
+    except ValueError:
+        return None
+
+
+@bp.route("/")
+def index():
+    if current_user.scope_unit_id is not None:
+        abort(403)
+    today = local_date(utcnow())
+    state = request.args.get("state") or ""
+    if state not in payments.PaymentStatus.__members__:
+        state = ""
+    period_from = _period(request.args.get("from"))
+    period_to = _period(request.args.get("to"))
+    where = [visible()]
+    if state:
+        where.append(payments.status_filter(payments.PaymentStatus(state), today))
+    if period_from:
+        where.append(Invoice.period_start >= period_from.start)
+    if period_to:
+        where.append(Invoice.period_start <= period_to.start)
+    found = list(
+        db().scalars(
+            select(Invoice)
+            .where(*where)
+            .order_by(Invoice.issue_date.desc(), Invoice.id.desc())
+            .limit(PAGE_SIZE + 1)
+        )
+    )
+    net, gross, paid, count = (
+        db()
+        .execute(
+            select(
+                func.coalesce(func.sum(Invoice.total_net), 0),
+                func.coalesce(func.sum(Invoice.total_gross), 0),
+                func.coalesce(func.sum(Invoice.paid_amount), 0),
+                func.count(Invoice.id),
+            ).where(*where)
+        )
+        .one()
+    )
+    return render_template(
+        "portal/invoices/index.html",
+        invoices=found[:PAGE_SIZE],
+        more=len(found) > PAGE_SIZE,
+        status={i.id: payments.status(i, today).value for i in found},
+        totals={
+            "net": Decimal(net),
+            "gross": Decimal(gross),
+            "balance": Decimal(gross) - Decimal(paid),
+            "count": count,
+        },
+        state=state,
+        period_from=period_from.label if period_from else "",
+        period_to=period_to.label if period_to else "",
+        states=list(payments.PaymentStatus.__members__),
+    )
+
+
+@bp.route("/cost-centres")
+def cost_centres():
+    """Net amounts per cost centre across months (12 months back by default)."""
+    if current_user.scope_unit_id is not None:
+        abort(403)
+    last = _period(request.args.get("to")) or Period.of(local_date(utcnow())).previous()
+    first = _period(request.args.get("from"))
+    if first is None or first.start > last.start:
+        first = last
+        for _ in range(11):
+            first = first.previous()
+    months, rows = invoice_reports.cost_centres_by_month(
+        db(), current_user.customer_id, first.start, last.start
+    )
+    return render_template(
+        "portal/invoices/cost_centres.html",
+        months=months,
+        rows=rows,
+        totals={
+            m: sum((r.months.get(m, Decimal("0")) for r in rows), Decimal("0")) for m in months
+        },
+        period_from=first.label,
+        period_to=last.label,
+    )
+
+
+@bp.route("/<int:invoice_id>")
+def detail(invoice_id: int):
+    invoice = invoice_or_404(invoice_id)
+    lines = doclines.load(db(), invoice)
+    corrected = db().get(Invoice, invoice.corrects_id) if invoice.corrects_id else None
+    corrections = list(
+        db().scalars(select(Invoice).where(Invoice.corrects_id == invoice.id, visible()))
+    )
+    return render_template(
+        "portal/invoices/detail.html",
+        invoice=invoice,
+        lines=doclines.document_lines(lines),
+        summarised=len(lines) > doclines.DETAIL_LIMIT,
+        line_count=len(lines),
+        rates=doclines.rate_totals(lines),
+        centres=doclines.cost_centres(lines),
+        payments=payments.payments_of(db(), invoice),
+        status=payments.status(invoice, local_date(utcnow())).value,
+        balance=payments.balance(invoice),
+        corrected=corrected,
+        corrections=corrections,
+        qr=documents.qr_svg(invoice),
+        kinds=KINDS,
+    )
+
+
+def _download(invoice_id: int, kind: str):
+    invoice = invoice_or_404(invoice_id)
+    try:
+        body = documents.render(db(), invoice, kind)
+    except InvalidDocument:
+        abort(409)
+    response = make_response(body)
+    response.headers["Content-Type"] = documents.CONTENT_TYPES[kind]
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{documents.file_name(invoice, kind)}"'
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+for _kind, _suffix in KINDS.items():
+    bp.add_url_rule(
+        f"/<int:invoice_id>/{_suffix}",
+        f"download_{_kind}",
+        lambda invoice_id, _k=_kind: _download(invoice_id, _k),
+    )
