@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from integrations.network import SimulatedHLR
 from models import (
     Line,
     LineStatus,
@@ -19,7 +20,7 @@ from models import (
     ProvisioningRequest,
 )
 from models.base import utcnow
-from services import ServiceError, orders
+from services import ServiceError, orders, provisioning
 from services import contracts as ct
 from services.audit import Actor
 from services.fleet import FleetScope
@@ -156,3 +157,31 @@ def test_exchange_needs_an_active_line_in_scope(db, shop):
         db, shop, [orders.CartItem("exchange", product_id=shop["phone"].id, line_id=line.id)]
     )
     assert orders._lines(db, order)[0].line_id == line.id
+
+
+def test_activation_refused_by_the_network_fails_the_position_and_the_order(rt, db, shop):
+    order = _place(
+        db,
+        shop,
+        [
+            orders.CartItem(
+                "activation",
+                tariff_id=shop["tariff"].id,
+                params={"unit_id": shop["unit"].id, "employee_name": "Jan Kos"},
+            )
+        ],
+    )
+    [line] = orders._lines(db, order)
+    new = db.get(Line, line.line_id)
+    new.imsi = "not-a-subscriber"  # the simulator refuses an unknown subscriber for good
+    db.flush()
+    req = provisioning.claim_next(db, new.id)
+    assert provisioning.carry_out(db, req, SimulatedHLR(rt.redis)) == "failed"
+    db.refresh(line)
+    assert line.state == OrderLineState.failed and "refused" in line.failure_reason
+    assert order.state == OrderState.failed
+    assert new.status == LineStatus.terminated
+    assert (
+        db.scalar(select(PoolNumber.status).where(PoolNumber.msisdn == "+48512000111"))
+        == NumberStatus.free
+    )
