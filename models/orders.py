@@ -12,7 +12,7 @@ import enum
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Index, Numeric, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, TimestampMixin, UTCDateTime, utcnow
@@ -162,7 +162,16 @@ class Allocation(Base):
     """Units of one stock level reserved for one order line by one drain or placement."""
 
     __tablename__ = "allocation"
-    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        # The few allocations whose order has not been told yet (see ``notified_at``).
+        Index(
+            "ix_allocation_unnotified",
+            "order_line_id",
+            postgresql_where=text("notified_at IS NULL"),
+            sqlite_where=text("notified_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_line_id: Mapped[int] = mapped_column(
@@ -172,6 +181,9 @@ class Allocation(Base):
     quantity: Mapped[int] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # cancelled: returned
+    # Set when the order has recorded the allocation and whoever ordered has been e-mailed;
+    # drains do that in batches after their commits, the back-order sweep after a killed drain.
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class NumberStatus(enum.StrEnum):

@@ -1,14 +1,54 @@
-"""Serving the back-order queues: one drain per product, one allocation per transaction."""
+"""Serving the back-order queues: one drain per product, one allocation per transaction.
+
+Each allocation is one short transaction (one statement on PostgreSQL). What the orders do
+with it — audit, order state, the e-mail to whoever ordered — is done in batches after those
+commits, every ``SETTLE_EVERY`` allocations or ``SETTLE_SECONDS``, and when the drain ends.
+"""
 
 from __future__ import annotations
 
 import time
 
+from sqlalchemy.exc import DBAPIError
+
 from models.base import utcnow
-from services import orders, stock
+from services import order_allocations, stock
 from workers.context import unit_of_work
 
 MAX_SECONDS = 600
+SETTLE_EVERY = 200
+SETTLE_SECONDS = 1.0
+RETRIES = 5  # a deadlock with a cancellation or a shipment, or a lock row that moved
+
+
+def _retryable(exc: DBAPIError) -> bool:
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return code in ("40P01", "40001")
+
+
+def _allocate(product_id: int):
+    for attempt in range(RETRIES):
+        try:
+            with unit_of_work() as s:
+                result = stock.allocate_next(s, product_id)
+                if result is None and attempt + 1 < RETRIES and stock.can_serve(s, product_id):
+                    continue  # the head changed under the statement: look again
+            return result
+        except DBAPIError as exc:
+            if not _retryable(exc) or attempt + 1 == RETRIES:
+                raise
+    return None
+
+
+def settle(product_id: int) -> int:
+    """Tell the orders about the product's allocations not told yet."""
+    total = 0
+    while True:
+        with unit_of_work() as s:
+            n = order_allocations.settle_allocations(s, product_id)
+        total += n
+        if n < order_allocations.BATCH:
+            return total
 
 
 def drain_product(product_id: int) -> dict:
@@ -21,12 +61,11 @@ def drain_product(product_id: int) -> dict:
     deadline = time.monotonic() + MAX_SECONDS
     allocations = units = 0
     outcome = "done"
+    settle(product_id)  # what a killed drain allocated but did not tell
+    unsettled, settled_at = 0, time.monotonic()
     while time.monotonic() < deadline:
-        with unit_of_work() as s:
-            result = stock.allocate_next(s, product_id)
-            if isinstance(result, stock.Allocated):
-                orders.allocated(s, result)
-        if result is stock.BUSY or result == stock.BUSY:
+        result = _allocate(product_id)
+        if result == stock.BUSY:
             outcome = "busy"
             break
         if result is None:
@@ -35,8 +74,14 @@ def drain_product(product_id: int) -> dict:
             break
         allocations += 1
         units += result.quantity
+        unsettled += 1
+        if unsettled >= SETTLE_EVERY or time.monotonic() - settled_at >= SETTLE_SECONDS:
+            settle(product_id)
+            unsettled, settled_at = 0, time.monotonic()
     else:
         outcome = "timeout"  # the sweep continues where this stopped
+    if unsettled:
+        settle(product_id)
     return {"product": product_id, "allocations": allocations, "units": units, "outcome": outcome}
 
 
