@@ -6,8 +6,9 @@
 
 Parts: ``latency`` (fleet list server time), ``throughput`` (gunicorn + wrk against a bare
 Flask app), ``move`` (bulk move of ~10,000 lines), ``io`` (CSV/XLSX export, import);
-``fleet`` means all of them. A full-scale run updates RESULTS.md; another scale writes
-``bench/data/RESULTS-scale-<scale>.md``.
+``fleet`` means all of them; ``drain`` (the back-order queue) and ``order`` (placing an order)
+run on their own data (``bench.ordering``). A full-scale run updates RESULTS.md; another
+scale writes ``bench/data/RESULTS-scale-<scale>.md``.
 """
 
 from __future__ import annotations
@@ -35,23 +36,25 @@ from bench.common import (
 from core.runtime import Runtime
 
 PARTS = ("latency", "throughput", "move", "io")
+ORDER_PARTS = ("drain", "order")  # bench.ordering, on their own data
 
 
 def _parts(raw: str | None) -> list[str]:
     if not raw:
-        return list(PARTS)
+        return list(PARTS + ORDER_PARTS)
     chosen = []
     for item in raw.split(","):
         item = item.strip()
         if item == "fleet":
             chosen += PARTS
-        elif item in PARTS:
+        elif item in PARTS + ORDER_PARTS:
             chosen.append(item)
         else:
             raise SystemExit(
-                f"--only: unknown part {item!r} (choose from fleet, {', '.join(PARTS)})"
+                f"--only: unknown part {item!r} (choose from fleet, "
+                f"{', '.join(PARTS + ORDER_PARTS)})"
             )
-    return [p for p in PARTS if p in chosen]
+    return [p for p in PARTS + ORDER_PARTS if p in chosen]
 
 
 def _database_version(rt: Runtime) -> str:
@@ -184,7 +187,12 @@ def main(argv: list[str] | None = None) -> None:
             if name == "postgres" and (reason := postgres_reachable(tgt)):
                 log(f"postgres: skipped, the server does not answer ({reason})")
                 continue
-            bench_database(tgt, args, parts, command)
+            if any(p in PARTS for p in parts):
+                bench_database(tgt, args, [p for p in parts if p in PARTS], command)
+            if any(p in ORDER_PARTS for p in parts):
+                from bench import ordering
+
+                ordering.bench(name, args, [p for p in parts if p in ORDER_PARTS], command)
     path = report.render(command, args.scale)
     log(f"done in {watch.seconds:.0f} s; results in {path}")
 

@@ -3,9 +3,12 @@
 A drain commits each allocation on its own and comes here every so many allocations (and when
 it ends): the allocations not yet ``notified_at`` are claimed with a conditional ``UPDATE``
 (so two drains, or a drain and the sweep, never tell an order twice), each gets its audit
-event, each order its state from its lines and one e-mail to whoever ordered, listing what was
-allocated since the last one. A drain killed between its allocations and this step leaves the
-allocations unclaimed; the back-order sweep finds them and a drain settles them.
+event, and each order one e-mail to whoever ordered, listing what was allocated since the last
+one. The order's state needs no change: an allocation moves a position from ``waiting`` to
+``allocated``, both open states, and the order's state depends only on whether open, finished
+or failed positions remain (``order_progress.derived_state``). A drain killed between its
+allocations and this step leaves them unclaimed; the back-order sweep finds them and a drain
+settles them.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ from models import Allocation, AuditEvent, Order, OrderLine, OutgoingMail, Porta
 from models.base import utcnow
 from services import mail
 from services.audit import Actor
-from services.order_progress import derived_state, set_state
 
 BATCH = 500
 BACKORDERS = Actor.system("backorders")
@@ -69,7 +71,6 @@ def settle_allocations(session: Session, product_id: int | None = None, limit: i
         .order_by(Allocation.id)
     ).all()
     _audit(session, rows)
-    _order_states(session, sorted({r.order_id for r in rows}))
     _mail(session, rows)
     session.flush()
     return len(ids)
@@ -96,18 +97,6 @@ def _audit(session: Session, rows) -> None:
             for r in rows
         ],
     )
-
-
-def _order_states(session: Session, order_ids: list[int]) -> None:
-    states = defaultdict(set)
-    for order_id, state in session.execute(
-        select(OrderLine.order_id, OrderLine.state).where(OrderLine.order_id.in_(order_ids))
-    ):
-        states[order_id].add(state)
-    for order in session.scalars(select(Order).where(Order.id.in_(order_ids))):
-        new = derived_state(order.state, states[order.id])
-        if new != order.state:
-            set_state(session, BACKORDERS, order, new)
 
 
 def _mail(session: Session, rows) -> None:
