@@ -185,3 +185,24 @@ def test_activation_refused_by_the_network_fails_the_position_and_the_order(rt, 
         db.scalar(select(PoolNumber.status).where(PoolNumber.msisdn == "+48512000111"))
         == NumberStatus.free
     )
+
+
+def test_a_withdrawn_activations_number_is_not_given_to_the_next_new_line(db, shop):
+    def new_line():
+        item = orders.CartItem(
+            "activation",
+            tariff_id=shop["tariff"].id,
+            params={"unit_id": shop["unit"].id, "employee_name": "Ewa Lis"},
+        )
+        [line] = orders._lines(db, _place(db, shop, [item]))
+        return line
+
+    first = new_line()
+    held = db.get(Line, first.line_id).msisdn
+    orders.cancel_line(db, STAFF, first)  # the ended line keeps the number
+    with pytest.raises(ServiceError, match="No number is available"):
+        new_line()  # the only pool number is held by the ended line: refused, not a crash
+    db.add(PoolNumber(msisdn="+48512000222", status=NumberStatus.free))
+    db.flush()
+    second = new_line()
+    assert db.get(Line, second.line_id).msisdn == "+48512000222" != held
