@@ -436,10 +436,10 @@ def _ceiling(tgt: Target, rt: Runtime, data: OrdersData) -> dict:
                     break
                 made += 1
     else:
-        with Session(engine) as s:
+        with engine.connect() as conn:  # as the drain does: one connection, a commit a turn
             while True:
-                result = allocation._allocate_portable(s, product_id)
-                s.commit()
+                result = allocation._allocate_portable(conn, product_id)
+                conn.commit()
                 if result is None:
                     break
                 made += 1

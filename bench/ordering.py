@@ -236,7 +236,12 @@ def bench(database: str, args, parts: list[str], command: str) -> None:
         info = {"orders_data": f"{data.describe()} ({where}; {how})"}
         known = (report.load(tgt.name, args.scale) or {}).get("info", {})
         if "machine" not in known:  # only the ordering parts have run on this database
-            info.update(stamp, machine=report.machine(), version=_version(rt, tgt))
+            info.update(
+                stamp,
+                machine=report.machine(),
+                version=_version(rt, tgt),
+                data="the ordering data only (below)",
+            )
         results: dict = {}
         if "order" in parts:
             _part("order", results, lambda: measure_order(tgt, data, rt, args), args)
