@@ -1,7 +1,11 @@
 """Orders, their lines, allocations of stock to lines, and the pool of numbers to activate.
 
 Order states follow TM Forum ProductOrder: acknowledged → (pending approval) → inProgress →
-partial / completed, or held, cancelled, failed. A line that needs stock joins the back-order
+partial / completed, or cancelled, failed. TM Forum's ``held`` is not used: nothing here stops
+an order that has gone ahead and waits for someone to let it go on — an order that needs a
+decision waits *before* it goes ahead (``pending``, for the customer's approver), a rejected
+one is cancelled, and a position short of stock waits in its queue while the order is
+``inProgress``. A line that needs stock joins the back-order
 queue of its product when the order is released; ``queued_at, id`` is its place (strict FIFO).
 ``allocated_qty`` may grow in parts; the database keeps it within ``quantity``.
 """
@@ -27,7 +31,6 @@ def _enum(cls, name: str):
 class OrderState(enum.StrEnum):
     acknowledged = "acknowledged"
     pending = "pending"  # waiting for the customer's approver
-    held = "held"
     inProgress = "inProgress"
     partial = "partial"
     completed = "completed"
@@ -43,11 +46,9 @@ ORDER_TRANSITIONS: dict[OrderState, set[OrderState]] = {
         OrderState.failed,
     },
     OrderState.pending: {OrderState.inProgress, OrderState.cancelled},
-    OrderState.held: {OrderState.inProgress, OrderState.cancelled},
     OrderState.inProgress: {
         OrderState.partial,
         OrderState.completed,
-        OrderState.held,
         OrderState.cancelled,
         OrderState.failed,
     },

@@ -49,9 +49,7 @@ def reserve_chosen(session: Session, lines: list[OrderLine]) -> None:
             continue
         done = session.execute(
             update(PoolNumber)
-            .where(
-                PoolNumber.msisdn == wanted, PoolNumber.status == NumberStatus.free, unheld()
-            )
+            .where(PoolNumber.msisdn == wanted, PoolNumber.status == NumberStatus.free, unheld())
             .values(status=NumberStatus.reserved, order_line_id=line.id)
         ).rowcount
         if done != 1:  # taken a moment ago by another order

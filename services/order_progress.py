@@ -46,8 +46,6 @@ def derived_state(current: OrderState, states: set[OrderLineState]) -> OrderStat
     if current in (OrderState.acknowledged, OrderState.pending):
         return current  # not released yet
     if states & set(OPEN_LINE_STATES):
-        if current == OrderState.held:
-            return current
         return OrderState.partial if OrderLineState.completed in states else OrderState.inProgress
     if OrderLineState.completed in states:
         return OrderState.partial if OrderLineState.failed in states else OrderState.completed

@@ -1,4 +1,4 @@
-"""allocation notified_at; receipts keyed by document and line
+"""allocation notified_at; receipts keyed by document and line; no held orders
 
 Revision ID: 0006_drain
 Revises: 0005
@@ -44,9 +44,27 @@ def upgrade() -> None:
         batch_op.create_check_constraint(batch_op.f('ck_stock_receipt_line_no_positive'), 'line_no > 0')
 
 
+    # TM Forum's "held" was never entered; the state is gone from the order states.
+    op.execute("UPDATE customer_order SET state = 'inProgress' WHERE state = 'held'")
+    with op.batch_alter_table('customer_order', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_customer_order_order_state'), type_='check')
+        batch_op.create_check_constraint(
+            op.f('ck_customer_order_order_state'),
+            "state IN ('acknowledged', 'pending', 'inProgress', 'partial', 'completed', "
+            "'cancelled', 'failed')",
+        )
+
+
 def downgrade() -> None:
+    with op.batch_alter_table('customer_order', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_customer_order_order_state'), type_='check')
+        batch_op.create_check_constraint(
+            op.f('ck_customer_order_order_state'),
+            "state IN ('acknowledged', 'pending', 'held', 'inProgress', 'partial', 'completed', "
+            "'cancelled', 'failed')",
+        )
     with op.batch_alter_table('stock_receipt', schema=None) as batch_op:
-        batch_op.drop_constraint('ck_stock_receipt_line_no_positive', type_='check')
+        batch_op.drop_constraint(op.f('ck_stock_receipt_line_no_positive'), type_='check')
         batch_op.drop_constraint('uq_stock_receipt_reference_line_no', type_='unique')
         batch_op.drop_column('line_no')
         batch_op.create_unique_constraint('uq_stock_receipt_source_reference', ['source', 'reference'])

@@ -6,7 +6,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 
 from integrations.network import SimulatedHLR
 from models import (
@@ -206,3 +207,13 @@ def test_a_withdrawn_activations_number_is_not_given_to_the_next_new_line(db, sh
     db.flush()
     second = new_line()
     assert db.get(Line, second.line_id).msisdn == "+48512000222" != held
+
+
+def test_no_order_is_ever_held(db, shop):
+    """TM Forum's "held" is not one of our states: what needs a decision waits as pending."""
+    assert "held" not in {s.value for s in OrderState}
+    order = _place(db, shop, [orders.CartItem("handset", 1, product_id=shop["phone"].id)])
+    with pytest.raises(IntegrityError), db.begin_nested():
+        db.execute(
+            text("UPDATE customer_order SET state = 'held' WHERE id = :id"), {"id": order.id}
+        )
