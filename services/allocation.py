@@ -29,11 +29,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, and_, exists, func, insert, select, text, update
+from sqlalchemy import Connection, and_, bindparam, exists, func, select, text
 from sqlalchemy.orm import Session
 
 from models import Allocation, OrderLine, OrderLineState, StockLevel, Warehouse
-from models.base import utcnow
+from models.base import UTCDateTime, utcnow
 
 BUSY = "busy"
 DRAIN_LOCK_CLASS = 7001  # advisory-lock namespace of back-order drains
@@ -120,65 +120,58 @@ def allocate_next(session: Session | Connection, product_id: int) -> Allocated |
     return _allocate_portable(session, product_id)
 
 
+_NOW = bindparam("now", type_=UTCDateTime())
+# The portable steps, built once: constructing SQLAlchemy expressions a turn costs more than
+# SQLite takes to run them.
+_HEAD = text(
+    "SELECT id, order_id, quantity - allocated_qty FROM order_line "
+    "WHERE product_id = :product_id AND state = 'waiting' ORDER BY queued_at, id LIMIT 1"
+)
+_LEVELS = text(
+    "SELECT sl.id, sl.on_hand - sl.reserved FROM stock_level sl "
+    "JOIN warehouse w ON w.id = sl.warehouse_id "
+    "WHERE sl.product_id = :product_id AND w.is_active AND sl.on_hand > sl.reserved "
+    "ORDER BY w.priority, sl.id"
+)
+_RESERVE = text(
+    "UPDATE stock_level SET reserved = reserved + :n, updated_at = :now "
+    "WHERE id = :id AND reserved + :n <= on_hand"
+).bindparams(_NOW)
+_SERVE = text(
+    "UPDATE order_line SET allocated_qty = allocated_qty + :n, state = :state, "
+    "updated_at = :now WHERE id = :id AND state = 'waiting' AND allocated_qty + :n <= quantity"
+).bindparams(_NOW)
+_RECORD = text(
+    "INSERT INTO allocation (order_line_id, stock_level_id, quantity, created_at) "
+    "VALUES (:line, :level, :n, :now)"
+).bindparams(_NOW)
+
+
 def _allocate_portable(session: Session | Connection, product_id: int) -> Allocated | None:
-    head = session.execute(
-        select(OrderLine.id, OrderLine.order_id, OrderLine.quantity - OrderLine.allocated_qty)
-        .where(OrderLine.product_id == product_id, OrderLine.state == OrderLineState.waiting)
-        .order_by(OrderLine.queued_at, OrderLine.id)
-        .limit(1)
-    ).first()
+    head = session.execute(_HEAD, {"product_id": product_id}).first()
     if head is None:
         return None
     line_id, order_id, want = head
-    levels = session.execute(
-        select(StockLevel.id, StockLevel.on_hand - StockLevel.reserved)
-        .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
-        .where(
-            StockLevel.product_id == product_id,
-            Warehouse.is_active.is_(True),
-            StockLevel.on_hand > StockLevel.reserved,
-        )
-        .order_by(Warehouse.priority, StockLevel.id)
-    ).all()
+    levels = session.execute(_LEVELS, {"product_id": product_id}).all()
     now = utcnow()
-    level_table, line_table = StockLevel.__table__, OrderLine.__table__
     given, taken = 0, []
     for level_id, free in levels:
         take = min(free, want - given)
         if take <= 0:
             break
-        done = session.execute(
-            update(level_table)
-            .where(
-                level_table.c.id == level_id, level_table.c.reserved + take <= level_table.c.on_hand
-            )
-            .values(reserved=level_table.c.reserved + take, updated_at=now)
-        ).rowcount
-        if done == 1:
-            taken.append({"stock_level_id": level_id, "quantity": take})
+        if session.execute(_RESERVE, {"n": take, "now": now, "id": level_id}).rowcount == 1:
+            taken.append({"line": line_id, "level": level_id, "n": take, "now": now})
             given += take
     if given == 0:
         return None
     complete = given == want
+    state = OrderLineState.allocated if complete else OrderLineState.waiting
     done = session.execute(
-        update(line_table)
-        .where(
-            line_table.c.id == line_id,
-            line_table.c.state == OrderLineState.waiting.value,
-            line_table.c.allocated_qty + given <= line_table.c.quantity,
-        )
-        .values(
-            allocated_qty=line_table.c.allocated_qty + given,
-            updated_at=now,
-            state=(OrderLineState.allocated if complete else OrderLineState.waiting).value,
-        )
+        _SERVE, {"n": given, "state": state.value, "now": now, "id": line_id}
     ).rowcount
     if done != 1:  # cannot happen under BEGIN IMMEDIATE; refuse rather than over-allocate
         raise RuntimeError("order line changed under the allocation lock")
-    session.execute(
-        insert(Allocation.__table__),
-        [{"order_line_id": line_id, "created_at": now, **t} for t in taken],
-    )
+    session.execute(_RECORD, taken)
     return Allocated(line_id, order_id, given, complete)
 
 
