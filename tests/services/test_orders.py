@@ -174,7 +174,7 @@ def test_activation_refused_by_the_network_fails_the_position_and_the_order(rt, 
     )
     [line] = orders._lines(db, order)
     new = db.get(Line, line.line_id)
-    new.imsi = "not-a-subscriber"  # the simulator refuses an unknown subscriber for good
+    new.imsi = "UNKNOWN"  # the simulator refuses an unknown subscriber for good
     db.flush()
     req = provisioning.claim_next(db, new.id)
     assert provisioning.carry_out(db, req, SimulatedHLR(rt.redis)) == "failed"
