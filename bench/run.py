@@ -156,7 +156,9 @@ def main(argv: list[str] | None = None) -> None:
         prog="python -m bench.run", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument("--only", help="comma-separated parts: fleet, " + ", ".join(PARTS))
+    parser.add_argument(
+        "--only", help="comma-separated parts: fleet, " + ", ".join(PARTS + ORDER_PARTS)
+    )
     parser.add_argument("--scale", type=float, default=1.0, help="share of the full data set")
     parser.add_argument("--requests", type=int, default=50, help="requests per scenario")
     parser.add_argument("--warmup", type=int, default=5, help="warm-up requests per scenario")
