@@ -47,9 +47,12 @@ def _notices(payload) -> list[ReceiptNotice]:
         fields = [item.get(k) for k in ("warehouse", "sku", "reference")]
         if not all(isinstance(v, str) and v.strip() and len(v) <= 80 for v in fields):
             raise ValueError(f"receipt {i}: warehouse, sku and reference are required text")
+        line = item.get("line", 1)
+        if not isinstance(line, int) or isinstance(line, bool) or not 1 <= line <= 9999:
+            raise ValueError(f"receipt {i}: line must be an integer from 1 to 9999")
         notices.append(
             ReceiptNotice(
-                fields[0].strip().upper(), fields[1].strip().upper(), qty, fields[2].strip()
+                fields[0].strip().upper(), fields[1].strip().upper(), qty, fields[2].strip(), line
             )
         )
     return notices

@@ -186,7 +186,9 @@ def _summary_rows(parts: dict) -> list[str]:
         else:
             reason = (part or {}).get("skipped", "not run")
             rows.append(_row(label, f"not measured: {reason}", "—", limit, None, None, part))
-    return rows
+    from bench import order_report
+
+    return rows + order_report.summary_rows(parts, _row)
 
 
 def _details(parts: dict) -> list[str]:
@@ -258,6 +260,12 @@ def _details(parts: dict) -> list[str]:
     return out
 
 
+def _order_details(parts: dict, info: dict) -> list[str]:
+    from bench import order_report
+
+    return order_report.details(parts, info, _stamp)
+
+
 def render(command: str, scale: float = 1.0) -> Path:
     """Write RESULTS.md from the stored full-scale results, keeping the hand-written part; a
     run at another scale goes to ``bench/data/RESULTS-scale-<scale>.md`` instead."""
@@ -293,6 +301,7 @@ def render(command: str, scale: float = 1.0) -> Path:
             "|---|---|---|---|---|---|---|",
             *_summary_rows(stored["parts"]),
             *_details(stored["parts"]),
+            *_order_details(stored["parts"], info),
         ]
     lines += ["", MARKER]
     if scale != 1:

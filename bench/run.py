@@ -5,10 +5,11 @@
     .venv/bin/python -m bench.run --scale 0.1           # a quick run on a tenth of the data
 
 Parts: ``latency`` (fleet list server time), ``throughput`` (gunicorn + wrk against a bare
-Flask app), ``move`` (bulk move of ~10,000 lines), ``io`` (CSV/XLSX export, import), ``usage``
-(usage-file ingestion, bench/usage.py, figures in bench/data/usage-<db>.json);
-``fleet`` means all of them. A full-scale run updates RESULTS.md; another scale writes
-``bench/data/RESULTS-scale-<scale>.md``.
+Flask app), ``move`` (bulk move of ~10,000 lines), ``io`` (CSV/XLSX export, import);
+``fleet`` means all of them; ``drain`` (the back-order queue) and ``order`` (placing an order)
+run on their own data (``bench.ordering``); ``usage`` (usage-file ingestion, bench/usage.py,
+figures in bench/data/usage-<db>.json). A full-scale run updates RESULTS.md; another scale
+writes ``bench/data/RESULTS-scale-<scale>.md``.
 """
 
 from __future__ import annotations
@@ -36,11 +37,12 @@ from bench.common import (
 from core.runtime import Runtime
 
 PARTS = ("latency", "throughput", "move", "io")
+ORDER_PARTS = ("drain", "order")  # bench.ordering, on their own data
 
 
 def _parts(raw: str | None) -> list[str]:
     if not raw:
-        return list(PARTS)
+        return list(PARTS + ORDER_PARTS)
     chosen = []
     for item in raw.split(","):
         item = item.strip()
@@ -48,13 +50,14 @@ def _parts(raw: str | None) -> list[str]:
             chosen += PARTS
         elif item == "usage":
             continue  # its own data: see main()
-        elif item in PARTS:
+        elif item in PARTS + ORDER_PARTS:
             chosen.append(item)
         else:
             raise SystemExit(
-                f"--only: unknown part {item!r} (choose from fleet, usage, {', '.join(PARTS)})"
+                f"--only: unknown part {item!r} (choose from fleet, usage, "
+                f"{', '.join(PARTS + ORDER_PARTS)})"
             )
-    return [p for p in PARTS if p in chosen]
+    return [p for p in PARTS + ORDER_PARTS if p in chosen]
 
 
 def _database_version(rt: Runtime) -> str:
@@ -156,7 +159,9 @@ def main(argv: list[str] | None = None) -> None:
         prog="python -m bench.run", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
-    parser.add_argument("--only", help="comma-separated parts: fleet, " + ", ".join(PARTS))
+    parser.add_argument(
+        "--only", help="comma-separated parts: fleet, " + ", ".join(PARTS + ORDER_PARTS)
+    )
     parser.add_argument("--scale", type=float, default=1.0, help="share of the full data set")
     parser.add_argument("--requests", type=int, default=50, help="requests per scenario")
     parser.add_argument("--warmup", type=int, default=5, help="warm-up requests per scenario")
@@ -195,7 +200,12 @@ def main(argv: list[str] | None = None) -> None:
             if name == "postgres" and (reason := postgres_reachable(tgt)):
                 log(f"postgres: skipped, the server does not answer ({reason})")
                 continue
-            bench_database(tgt, args, parts, command)
+            if any(p in PARTS for p in parts):
+                bench_database(tgt, args, [p for p in parts if p in PARTS], command)
+            if any(p in ORDER_PARTS for p in parts):
+                from bench import ordering
+
+                ordering.bench(name, args, [p for p in parts if p in ORDER_PARTS], command)
     path = report.render(command, args.scale)
     log(f"done in {watch.seconds:.0f} s; results in {path}")
 

@@ -1,10 +1,12 @@
 """The warehouse (ERP) side of stock: delivery notices, as a file or pushed by the ERP.
 
 A notice says: this many units of this SKU arrived in this warehouse, under this document
-number. The ERP pushes notices to ``POST /admin/api/warehouse/receipts`` (JSON, bearer token
-``WAREHOUSE_API_TOKEN``); staff can upload the same as a CSV file; and ``SimulatedWarehouse``
-stands in for the ERP in the demo and the tests — it is a simulator, not a warehouse: it only
-produces notices and hands them to the same service the real push uses.
+number, on this line of the document (1 when the sender gives none). A document line counts
+once, whichever channel reports it. The ERP pushes notices to
+``POST /admin/api/warehouse/receipts`` (JSON, bearer token ``WAREHOUSE_API_TOKEN``); staff can
+upload the same as a CSV file; and ``SimulatedWarehouse`` stands in for the ERP in the demo
+and the tests — it is a simulator, not a warehouse: it only produces notices and hands them to
+the same service the real push uses.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ HEADER_ALIASES = {
     "reference": "reference",
     "dokument": "reference",
     "numer dokumentu": "reference",
+    "line": "line",
+    "pozycja": "line",
+    "lp": "line",
 }
 
 
@@ -35,6 +40,7 @@ class ReceiptNotice:
     sku: str
     quantity: int
     reference: str
+    line: int = 1  # the line of the warehouse document
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,7 @@ def parse_csv(data: bytes) -> tuple[list[ReceiptNotice], list[NoticeError]]:
     if missing:
         return [], [NoticeError(1, f"missing column: {', '.join(missing)}")]
     idx = {c: header.index(c) for c in CSV_COLUMNS}
+    line_idx = header.index("line") if "line" in header else None
     notices, errors = [], []
     for n, row in enumerate(reader, start=2):
         if not any(cell.strip() for cell in row):
@@ -73,12 +80,17 @@ def parse_csv(data: bytes) -> tuple[list[ReceiptNotice], list[NoticeError]]:
         if not values["sku"] or not values["warehouse"] or not values["reference"]:
             errors.append(NoticeError(n, "warehouse, sku and reference are required"))
             continue
+        line = row[line_idx].strip() if line_idx is not None and line_idx < len(row) else ""
+        if line and (not line.isdigit() or not 1 <= int(line) <= 9999):
+            errors.append(NoticeError(n, "line must be a whole number from 1 to 9999"))
+            continue
         notices.append(
             ReceiptNotice(
                 values["warehouse"].upper(),
                 values["sku"].upper(),
                 int(values["quantity"]),
                 values["reference"],
+                int(line) if line else 1,
             )
         )
     return notices, errors

@@ -1,7 +1,11 @@
 """Orders, their lines, allocations of stock to lines, and the pool of numbers to activate.
 
 Order states follow TM Forum ProductOrder: acknowledged → (pending approval) → inProgress →
-partial / completed, or held, cancelled, failed. A line that needs stock joins the back-order
+partial / completed, or cancelled, failed. TM Forum's ``held`` is not used: nothing here stops
+an order that has gone ahead and waits for someone to let it go on — an order that needs a
+decision waits *before* it goes ahead (``pending``, for the customer's approver), a rejected
+one is cancelled, and a position short of stock waits in its queue while the order is
+``inProgress``. A line that needs stock joins the back-order
 queue of its product when the order is released; ``queued_at, id`` is its place (strict FIFO).
 ``allocated_qty`` may grow in parts; the database keeps it within ``quantity``.
 """
@@ -12,7 +16,7 @@ import enum
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, Index, Numeric, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, TimestampMixin, UTCDateTime, utcnow
@@ -27,7 +31,6 @@ def _enum(cls, name: str):
 class OrderState(enum.StrEnum):
     acknowledged = "acknowledged"
     pending = "pending"  # waiting for the customer's approver
-    held = "held"
     inProgress = "inProgress"
     partial = "partial"
     completed = "completed"
@@ -43,11 +46,9 @@ ORDER_TRANSITIONS: dict[OrderState, set[OrderState]] = {
         OrderState.failed,
     },
     OrderState.pending: {OrderState.inProgress, OrderState.cancelled},
-    OrderState.held: {OrderState.inProgress, OrderState.cancelled},
     OrderState.inProgress: {
         OrderState.partial,
         OrderState.completed,
-        OrderState.held,
         OrderState.cancelled,
         OrderState.failed,
     },
@@ -162,7 +163,16 @@ class Allocation(Base):
     """Units of one stock level reserved for one order line by one drain or placement."""
 
     __tablename__ = "allocation"
-    __table_args__ = (CheckConstraint("quantity > 0", name="quantity_positive"),)
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        # The few allocations whose order has not been told yet (see ``notified_at``).
+        Index(
+            "ix_allocation_unnotified",
+            "order_line_id",
+            postgresql_where=text("notified_at IS NULL"),
+            sqlite_where=text("notified_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_line_id: Mapped[int] = mapped_column(
@@ -172,6 +182,9 @@ class Allocation(Base):
     quantity: Mapped[int] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # cancelled: returned
+    # Set when the order has recorded the allocation and whoever ordered has been e-mailed;
+    # drains do that in batches after their commits, the back-order sweep after a killed drain.
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class NumberStatus(enum.StrEnum):

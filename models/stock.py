@@ -3,8 +3,10 @@
 ``on_hand`` counts units in the warehouse; ``reserved`` the units allocated to order lines and
 not yet shipped. The database holds the invariant ``0 <= reserved <= on_hand``: stock can never
 go negative and never be allocated twice, whatever the number of workers. A receipt carries
-the sender's reference; ``(source, reference)`` is unique, so the same delivery reported three
-times adds stock once.
+the warehouse document's number and the line of that document; ``(reference, line_no)`` is
+unique whatever the channel (console form, file, the ERP's push), so the same delivery reported
+three times, or through two channels, adds stock once, while a delivery note with the same
+product on two lines adds both.
 """
 
 from __future__ import annotations
@@ -53,16 +55,18 @@ class StockLevel(Base):
 class StockReceipt(Base):
     __tablename__ = "stock_receipt"
     __table_args__ = (
-        UniqueConstraint("source", "reference"),
+        UniqueConstraint("reference", "line_no"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("line_no > 0", name="line_no_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), index=True)
     warehouse_id: Mapped[int] = mapped_column(ForeignKey("warehouse.id"))
     quantity: Mapped[int] = mapped_column()
-    source: Mapped[str] = mapped_column(String(20))  # console, file, warehouse
+    source: Mapped[str] = mapped_column(String(20))  # the channel that reported it first
     reference: Mapped[str] = mapped_column(String(80))  # delivery note / ERP document number
+    line_no: Mapped[int] = mapped_column(default=1, server_default="1")  # line of the document
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     received_by: Mapped[str] = mapped_column(String(254))
     # Set when the drain that serves the back-order queue has run after this receipt.

@@ -41,7 +41,6 @@ PERIODS = (30, 90, 365)
 OPEN_ORDER_STATES = (
     OrderState.acknowledged,
     OrderState.pending,
-    OrderState.held,
     OrderState.inProgress,
     OrderState.partial,
 )

@@ -34,6 +34,13 @@ from services.audit import Actor
 from services.demo.fleet import luhn_digit
 
 
+def unheld():
+    """Pool numbers no line holds. A withdrawn activation's line ends but keeps its number
+    (numbers are unique among lines), so that number goes back to the pool without being
+    offered again while the ended line holds it."""
+    return ~select(Line.id).where(Line.msisdn == PoolNumber.msisdn).exists()
+
+
 def reserve_chosen(session: Session, lines: list[OrderLine]) -> None:
     """Hold the pool numbers the customer chose for these (flushed) activation lines."""
     for line in lines:
@@ -42,7 +49,7 @@ def reserve_chosen(session: Session, lines: list[OrderLine]) -> None:
             continue
         done = session.execute(
             update(PoolNumber)
-            .where(PoolNumber.msisdn == wanted, PoolNumber.status == NumberStatus.free)
+            .where(PoolNumber.msisdn == wanted, PoolNumber.status == NumberStatus.free, unheld())
             .values(status=NumberStatus.reserved, order_line_id=line.id)
         ).rowcount
         if done != 1:  # taken a moment ago by another order
@@ -78,7 +85,9 @@ def _numbers(session: Session, lines: list[OrderLine]) -> dict[int, str]:
     if need:
         query = (
             select(PoolNumber)
-            .where(PoolNumber.status == NumberStatus.free, PoolNumber.is_golden.is_(False))
+            .where(
+                PoolNumber.status == NumberStatus.free, PoolNumber.is_golden.is_(False), unheld()
+            )
             .order_by(PoolNumber.id)
             .limit(len(need))
         )

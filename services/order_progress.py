@@ -23,11 +23,9 @@ from models import (
     OrderLineState,
     OrderState,
     PoolNumber,
-    PortalUser,
-    Product,
 )
 from models.base import utcnow
-from services import ServiceError, audit, mail, order_activation, stock
+from services import ServiceError, audit, order_activation, stock
 from services.audit import Actor
 from services.order_items import OPEN_LINE_STATES
 
@@ -42,14 +40,12 @@ def lines_of(session: Session, order: Order) -> list[OrderLine]:
     )
 
 
-def _derived_state(current: OrderState, states: set[OrderLineState]) -> OrderState:
+def derived_state(current: OrderState, states: set[OrderLineState]) -> OrderState:
     if states <= {OrderLineState.cancelled}:
         return OrderState.cancelled
     if current in (OrderState.acknowledged, OrderState.pending):
         return current  # not released yet
     if states & set(OPEN_LINE_STATES):
-        if current == OrderState.held:
-            return current
         return OrderState.partial if OrderLineState.completed in states else OrderState.inProgress
     if OrderLineState.completed in states:
         return OrderState.partial if OrderLineState.failed in states else OrderState.completed
@@ -76,7 +72,7 @@ def set_state(session: Session, actor: Actor, order: Order, new: OrderState, **e
 def update_state(session: Session, order: Order, actor: Actor = SYSTEM) -> None:
     """The order's state from its lines' states (audited when it changes)."""
     states = {ln.state for ln in lines_of(session, order)}
-    set_state(session, actor, order, _derived_state(order.state, states))
+    set_state(session, actor, order, derived_state(order.state, states))
     session.flush()
 
 
@@ -154,44 +150,3 @@ def activation_failed(session: Session, order_line_id: int, reason: str) -> None
         after={"line": line.id, "reason": line.failure_reason},
     )
     update_state(session, session.get(Order, line.order_id))
-
-
-def allocated(session: Session, result: stock.Allocated) -> None:
-    """After a drain gave units to a line: record it on the order, tell whoever ordered."""
-    line, order, product_name, email = session.execute(
-        select(OrderLine, Order, Product.name, PortalUser.email)
-        .join(Order, Order.id == OrderLine.order_id)
-        .join(Product, Product.id == OrderLine.product_id)
-        .outerjoin(
-            PortalUser, (PortalUser.id == Order.placed_by_id) & PortalUser.is_active.is_(True)
-        )
-        .where(OrderLine.id == result.order_line_id)
-        .execution_options(populate_existing=True)  # the drain updated it with a statement
-    ).one()
-    audit.record(
-        session,
-        Actor.system("backorders"),
-        "order.line_allocated",
-        customer_id=order.customer_id,
-        object_type="order",
-        object_id=order.id,
-        after={"line": line.id, "quantity": result.quantity, "complete": result.complete},
-    )
-    if email:
-        waiting = line.quantity - line.allocated_qty
-        body = (
-            f"Dobra wiadomość: do zamówienia {order.number} przydzieliliśmy "
-            f"{result.quantity} szt. {product_name}."
-        )
-        if waiting:
-            body += f" Na pozostałe {waiting} szt. nadal czekasz w kolejce."
-        else:
-            body += " Towar czeka w magazynie na wysyłkę."
-        mail.queue_mail(
-            session,
-            email,
-            f"Zamówienie {order.number}: towar przydzielony",
-            body,
-            customer_id=order.customer_id,
-        )
-    session.flush()

@@ -30,7 +30,7 @@ from models import (
     PortalRole,
     PortalUser,
 )
-from services import stock
+from services import order_activation, stock
 
 READER_ROLES = (PortalRole.fleet_admin, PortalRole.viewer)
 LOW_STOCK = 10  # up to this many free units the shop shows the number
@@ -227,7 +227,9 @@ def number_suggestions(
     """A few free numbers of the pool to choose from: easy-to-remember ("golden") ones first,
     then ordinary ones from a random place in the pool; ``keep`` (a number chosen before) is
     included while it is free."""
-    free = select(PoolNumber).where(PoolNumber.status == NumberStatus.free)
+    free = select(PoolNumber).where(
+        PoolNumber.status == NumberStatus.free, order_activation.unheld()
+    )
     found = list(
         session.scalars(
             free.where(PoolNumber.is_golden.is_(True)).order_by(PoolNumber.msisdn).limit(golden)

@@ -33,6 +33,7 @@ from services.audit import Actor
 from services.contracts import today
 from services.fleet import FleetScope
 from services.offer import offer_for
+from services.order_allocations import settle_allocations  # noqa: F401  (public face)
 from services.order_items import (  # noqa: F401  (part of this module's public face)
     MAX_LINES,
     MAX_QUANTITY,
@@ -45,7 +46,6 @@ from services.order_progress import (  # noqa: F401  (part of this module's publ
     SYSTEM,
     activation_confirmed,
     activation_failed,
-    allocated,
     lines_of,
     set_state,
     ship,

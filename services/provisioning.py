@@ -197,6 +197,10 @@ def _fail(session: Session, req: ProvisioningRequest, line: Line, reason: str) -
     req.last_error = reason[:500]
     req.claimed_until = None
     req.completed_at = utcnow()
+    if req.action == "activate" and req.params.get("order_line_id"):
+        from services import orders  # orders build on provisioning, not the other way round
+
+        orders.activation_failed(session, int(req.params["order_line_id"]), reason)
     audit.record(
         session,
         Actor.system("network"),

@@ -1,21 +1,20 @@
 """Stock: receiving deliveries and serving the back-order queue, fairly and never twice.
 
-- ``receive`` records a delivery once per ``(source, reference)`` and adds it to ``on_hand``;
-  after the commit a drain job for the product is enqueued.
-- ``allocate_next`` is one allocation in one transaction: it locks the product's stock rows
-  (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so other workers take other products; SQLite's
-  ``BEGIN IMMEDIATE`` serialises writers), takes the oldest waiting line of the product by
-  ``(queued_at, id)`` and gives it what is available, partially if it must. Strict FIFO: a line
-  never jumps one that waits longer. Guarded updates (``reserved + n <= on_hand``,
-  ``allocated_qty + n <= quantity``) and the table constraints make double allocation
+- ``receive`` records a delivery once per line of a warehouse document ``(reference, line_no)``,
+  whichever channel reports it, and adds it to ``on_hand``; after the commit a drain job for
+  the product is enqueued.
+- ``allocate_next`` (``services.allocation``) is one allocation in one transaction: the oldest
+  waiting line of the product by ``(queued_at, id)`` gets what is available, partially if it
+  must — one statement on PostgreSQL, under a per-product drain lock. Strict FIFO: a line never
+  jumps one that waits longer. Guarded updates and the table constraints make double allocation
   impossible even if the locking were wrong.
-- ``drain`` repeats ``allocate_next`` until nothing more can be served; the periodic sweep finds
-  products whose drain was lost (a killed worker, a flushed Redis) and drains them.
+- ``workers.stock_jobs.drain_product`` repeats it until nothing more can be served and tells
+  the orders in batches (``services.order_allocations``); the periodic sweep finds products
+  whose drain was lost (a killed worker, a flushed Redis) and drains them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import func, select, update
@@ -36,10 +35,19 @@ from models import (
 )
 from models.base import utcnow
 from services import ServiceError, audit
+from services.allocation import (  # noqa: F401  (part of this module's public face)
+    BUSY,
+    DRAIN_LOCK_CLASS,
+    Allocated,
+    allocate_next,
+    can_serve,
+    has_unsettled,
+)
 from services.audit import Actor
 from workers import queues
 
 MAX_RECEIPT = 100_000
+MAX_DOCUMENT_LINE = 9999
 
 
 def enqueue_drain(session: Session, product_id: int) -> None:
@@ -81,11 +89,17 @@ def receive(
     quantity: int,
     source: str,
     reference: str,
+    line_no: int = 1,
 ) -> tuple[StockReceipt, bool]:
-    """Record a delivery. Returns (receipt, created); a repeated reference changes nothing."""
+    """Record a delivery: line ``line_no`` of the warehouse document ``reference``. Returns
+    (receipt, created); a document line recorded before, by any channel, changes nothing."""
     reference = (reference or "").strip()
     if not reference:
         raise ServiceError(_l("Enter the delivery document number."), field="reference")
+    if not isinstance(line_no, int) or not 1 <= line_no <= MAX_DOCUMENT_LINE:
+        raise ServiceError(
+            _l("The line of the document must be a whole number from 1 to 9999."), field="line_no"
+        )
     if not isinstance(quantity, int) or quantity <= 0 or quantity > MAX_RECEIPT:
         raise ServiceError(
             _l("The quantity must be a whole number from 1 to 100 000."), field="quantity"
@@ -94,7 +108,7 @@ def receive(
         raise ServiceError(_l("This warehouse is closed."), field="warehouse_id")
     existing = session.scalar(
         select(StockReceipt).where(
-            StockReceipt.source == source, StockReceipt.reference == reference
+            StockReceipt.reference == reference, StockReceipt.line_no == line_no
         )
     )
     if existing is not None:
@@ -107,6 +121,7 @@ def receive(
                 quantity=quantity,
                 source=source,
                 reference=reference,
+                line_no=line_no,
                 received_by=actor.label,
             )
             session.add(receipt)
@@ -114,7 +129,7 @@ def receive(
     except IntegrityError:  # the same delivery arrived concurrently
         existing = session.scalar(
             select(StockReceipt).where(
-                StockReceipt.source == source, StockReceipt.reference == reference
+                StockReceipt.reference == reference, StockReceipt.line_no == line_no
             )
         )
         return existing, False
@@ -136,6 +151,7 @@ def receive(
             "quantity": quantity,
             "source": source,
             "reference": reference,
+            "line": line_no,
         },
     )
     enqueue_drain(session, product.id)
@@ -163,102 +179,14 @@ def _close_expectations(session: Session, product_id: int, warehouse_id: int, qt
             exp.is_open = False
 
 
-# --- allocation ------------------------------------------------------------------------------
-
-BUSY = "busy"
-DRAIN_LOCK_CLASS = 7001  # advisory-lock namespace of back-order drains
-
-
-def _lock_levels(session: Session, product_id: int) -> list[StockLevel] | str:
-    """The product's stock rows, locked for this transaction; BUSY if a drain holds them."""
-    query = (
-        select(StockLevel)
-        .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
-        .where(StockLevel.product_id == product_id, Warehouse.is_active.is_(True))
-        .order_by(Warehouse.priority, StockLevel.id)
-        .execution_options(populate_existing=True)
-    )
-    if session.get_bind().dialect.name != "postgresql":
-        return list(session.scalars(query))  # BEGIN IMMEDIATE already serialises writers
-    # One drain per product at a time: a transaction-scoped advisory lock, taken or not at
-    # once; then the rows themselves, which a receipt may hold for a moment.
-    if not session.scalar(select(func.pg_try_advisory_xact_lock(DRAIN_LOCK_CLASS, product_id))):
-        return BUSY
-    return list(session.scalars(query.with_for_update(of=StockLevel)))
-
-
-def _head(session: Session, product_id: int) -> OrderLine | None:
-    query = (
-        select(OrderLine)
-        .where(OrderLine.product_id == product_id, OrderLine.state == OrderLineState.waiting)
-        .order_by(OrderLine.queued_at, OrderLine.id)
-        .limit(1)
-        .execution_options(populate_existing=True)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    return session.scalar(query)
-
-
-@dataclass
-class Allocated:
-    order_line_id: int
-    order_id: int
-    quantity: int
-    complete: bool
-
-
-def allocate_next(session: Session, product_id: int) -> Allocated | str | None:
-    """One allocation. Returns what was allocated, None if nothing more can be served now,
-    or BUSY if another drain holds the product (that drain serves it)."""
-    levels = _lock_levels(session, product_id)
-    if levels == BUSY:
-        return BUSY
-    if not levels or sum(lv.available for lv in levels) <= 0:
-        return None
-    line = _head(session, product_id)
-    if line is None:
-        return None
-    want = line.quantity - line.allocated_qty
-    given = 0
-    for level in levels:
-        take = min(level.available, want - given)
-        if take <= 0:
-            continue
-        done = session.execute(
-            update(StockLevel)
-            .where(StockLevel.id == level.id, StockLevel.reserved + take <= StockLevel.on_hand)
-            .values(reserved=StockLevel.reserved + take, updated_at=utcnow())
-        ).rowcount
-        if done != 1:  # cannot happen under the lock; refuse rather than over-allocate
-            raise RuntimeError("stock changed under the allocation lock")
-        session.add(Allocation(order_line_id=line.id, stock_level_id=level.id, quantity=take))
-        given += take
-        if given == want:
-            break
-    if given == 0:
-        return None
-    done = session.execute(
-        update(OrderLine)
-        .where(
-            OrderLine.id == line.id,
-            OrderLine.state == OrderLineState.waiting,
-            OrderLine.allocated_qty + given <= OrderLine.quantity,
-        )
-        .values(
-            allocated_qty=OrderLine.allocated_qty + given,
-            updated_at=utcnow(),
-            state=OrderLineState.allocated if given == want else OrderLineState.waiting,
-        )
-    ).rowcount
-    if done != 1:
-        raise RuntimeError("order line changed under the allocation lock")
-    session.flush()
-    return Allocated(line.id, line.order_id, given, given == want)
+# --- allocation (services.allocation) and what undoes it -------------------------------------
 
 
 def release_line(session: Session, line: OrderLine) -> int:
     """A cancelled line gives its reserved, unshipped units back. Returns units returned."""
+    if session.get_bind().dialect.name == "postgresql":
+        # The line first, then its stock rows: the order a drain locks them in.
+        session.execute(select(OrderLine.id).where(OrderLine.id == line.id).with_for_update())
     returned = 0
     for alloc in session.scalars(
         select(Allocation)
@@ -362,7 +290,8 @@ def expected_date(session: Session, product_id: int, units_needed: int) -> date 
 
 
 def products_to_drain(session: Session) -> list[int]:
-    """For the sweep: products with free stock and waiting lines, or undrained receipts."""
+    """For the sweep: products with free stock and waiting lines, undrained receipts, or
+    allocations not yet told to their orders."""
     free = (
         select(StockLevel.product_id)
         .group_by(StockLevel.product_id)
@@ -373,6 +302,7 @@ def products_to_drain(session: Session) -> list[int]:
     rows |= set(
         session.scalars(select(StockReceipt.product_id).where(StockReceipt.drained_at.is_(None)))
     )
+    rows |= set(has_unsettled(session))  # a drain killed before it told the orders
     return sorted(rows)
 
 
@@ -391,7 +321,7 @@ def mark_drained(session: Session, product_id: int, started_at) -> None:
 def receive_notices(session: Session, actor: Actor, notices, source: str) -> list[dict]:
     """Apply delivery notices all-or-nothing; repeated references are reported, not re-added.
 
-    Returns one dict per notice: reference, sku, quantity, created (False: seen before).
+    Returns one dict per notice: reference, line, sku, quantity, created (False: seen before).
     Raises ServiceError listing every notice that cannot be applied.
     """
     if not notices:
@@ -422,10 +352,12 @@ def receive_notices(session: Session, actor: Actor, notices, source: str) -> lis
             quantity=n.quantity,
             source=source,
             reference=n.reference,
+            line_no=n.line,
         )
         results.append(
             {
                 "reference": n.reference,
+                "line": n.line,
                 "sku": n.sku,
                 "quantity": n.quantity,
                 "created": created,

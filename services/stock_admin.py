@@ -2,9 +2,8 @@
 or imported from a file, and the warehouse simulator.
 
 Receiving itself is ``services.stock``: this module checks what staff give it and passes it on.
-A delivery document number is recorded once whatever the channel: a number already recorded
-by the console, a file or the warehouse is reported and nothing is added (``services.stock``
-itself only refuses a repeat within one channel).
+A line of a delivery document is recorded once whatever the channel: a document line already
+recorded by the console, a file or the warehouse is reported and nothing is added.
 """
 
 from __future__ import annotations
@@ -48,13 +47,12 @@ def stocked_product(session: Session, product_id: int | None) -> Product | None:
     )
 
 
-def find_receipt(session: Session, reference: str) -> StockReceipt | None:
-    """The first receipt recorded under this document number, by any channel."""
+def find_receipt(session: Session, reference: str, line_no: int = 1) -> StockReceipt | None:
+    """The receipt recorded for this line of this document, by any channel."""
     return session.scalar(
-        select(StockReceipt)
-        .where(StockReceipt.reference == reference)
-        .order_by(StockReceipt.received_at, StockReceipt.id)
-        .limit(1)
+        select(StockReceipt).where(
+            StockReceipt.reference == reference, StockReceipt.line_no == line_no
+        )
     )
 
 
@@ -77,15 +75,16 @@ def receive_document(
     warehouse: Warehouse,
     quantity: int | None,
     reference: str | None,
+    line_no: int = 1,
 ) -> tuple[StockReceipt, bool]:
-    """A delivery typed in the console. Returns (receipt, created); a document number recorded
+    """A delivery typed in the console. Returns (receipt, created); a document line recorded
     before (by any channel) returns that earlier receipt and adds nothing."""
     reference = _reference(reference)
     if product.kind not in STOCKED_KINDS:
         raise ServiceError(
             _l("Only handsets and accessories are kept in stock."), field="product_id"
         )
-    previous = find_receipt(session, reference)
+    previous = find_receipt(session, reference, line_no)
     if previous is not None:
         return previous, False
     return stock.receive(
@@ -96,6 +95,7 @@ def receive_document(
         quantity=quantity,
         source="console",
         reference=reference,
+        line_no=line_no,
     )
 
 
@@ -140,12 +140,10 @@ def check_notices(
     refs = sorted({n.reference for n in notices})
     for start in range(0, len(refs), 500):
         for receipt in session.scalars(
-            select(StockReceipt)
-            .where(StockReceipt.reference.in_(refs[start : start + 500]))
-            .order_by(StockReceipt.received_at.desc(), StockReceipt.id.desc())
+            select(StockReceipt).where(StockReceipt.reference.in_(refs[start : start + 500]))
         ):
-            previous[receipt.reference] = receipt  # the first recorded wins (read last)
-    first_row: dict[str, int | None] = {}
+            previous[(receipt.reference, receipt.line_no)] = receipt
+    first_row: dict[tuple[str, int], int | None] = {}
     checked = []
     for notice, row in zip(notices, rows, strict=True):
         item = NoticeRow(row, notice, products.get(notice.sku), warehouses.get(notice.warehouse))
@@ -161,15 +159,16 @@ def check_notices(
             item.error = _l("The quantity must be a whole number from 1 to 100 000.")
         elif len(notice.reference) > MAX_REFERENCE:
             item.error = _l("The document number can have at most 80 characters.")
-        elif notice.reference in first_row:
+        elif (notice.reference, notice.line) in first_row:
             item.error = _l(
-                "The document number %(ref)s appears more than once in the file. Give each row "
-                "its own number (for example %(ref)s/2).",
+                "Line %(line)d of document %(ref)s appears more than once in the file. Give each "
+                "line of the document its number in the line column.",
+                line=notice.line,
                 ref=notice.reference,
             )
         else:
-            item.previous = previous.get(notice.reference)
-        first_row.setdefault(notice.reference, row)
+            item.previous = previous.get((notice.reference, notice.line))
+        first_row.setdefault((notice.reference, notice.line), row)
         checked.append(item)
     return checked
 

@@ -68,7 +68,6 @@ def order_state(value) -> str:
     return {
         "acknowledged": _("received"),
         "pending": _("waiting for approval"),
-        "held": _("held"),
         "inProgress": _("in progress"),
         "partial": _("partly delivered"),
         "completed": _("completed"),

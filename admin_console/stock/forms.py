@@ -42,6 +42,13 @@ class ReceiveForm(_ProductWarehouse, FlaskForm):
         description=_l("As printed on the delivery note, e.g. PZ/2026/11/0042. Recorded once."),
         render_kw={"maxlength": 80, "autocomplete": "off", "spellcheck": "false"},
     )
+    line_no = IntegerInput(
+        _l("Line of the document"),
+        description=_l("A product on several lines of one delivery note: one receipt a line."),
+        message=_l("The line of the document must be a whole number from 1 to 9999."),
+        default=1,
+        render_kw={"autocomplete": "off", "maxlength": 4},
+    )
 
 
 class SimulateForm(_ProductWarehouse, FlaskForm):
@@ -62,7 +69,7 @@ class ImportForm(FlaskForm):
         _l("Delivery-notice file (CSV)"),
         description=_l(
             "Columns warehouse;sku;quantity;reference (or magazyn;indeks;ilość;dokument), "
-            "separated by ; or ,. At most 1000 rows."
+            "optionally line (pozycja) of the document, separated by ; or ,. At most 1000 rows."
         ),
         render_kw={"accept": ".csv,text/csv,text/plain"},
     )

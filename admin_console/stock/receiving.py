@@ -42,9 +42,10 @@ def already_recorded(receipt: StockReceipt) -> str:
     product = db().get(Product, receipt.product_id)
     warehouse = db().get(Warehouse, receipt.warehouse_id)
     return _(
-        "Delivery document %(ref)s was already recorded on %(when)s by %(who)s "
-        "(%(quantity)d × %(sku)s to %(warehouse)s); nothing was added. If the document lists "
-        "several products, give each line its own number, for example %(ref)s/2.",
+        "Line %(line)d of delivery document %(ref)s was already recorded on %(when)s by "
+        "%(who)s (%(quantity)d × %(sku)s to %(warehouse)s); nothing was added. If the document "
+        "has more lines, record each under its line number.",
+        line=receipt.line_no,
         ref=receipt.reference,
         when=local_datetime(receipt.received_at, "short"),
         who=receipt.received_by,
@@ -81,6 +82,7 @@ def receive():
             warehouse=warehouse,
             quantity=form.quantity.data,
             reference=form.reference.data,
+            line_no=form.line_no.data or 1,
         )
     except ServiceError as err:
         db().rollback()
@@ -153,6 +155,9 @@ PARSE_MESSAGES = {
     ),
     "warehouse, sku and reference are required": lambda: _(
         "Warehouse, SKU and document number are all required."
+    ),
+    "line must be a whole number from 1 to 9999": lambda: _(
+        "The line of the document must be a whole number from 1 to 9999."
     ),
 }
 

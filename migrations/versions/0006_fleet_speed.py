@@ -1,7 +1,7 @@
 """fleet speed: indexes for counting and subtrees, indexed text search
 
 Revision ID: 0006
-Revises: 0005
+Revises: 0009
 Create Date: 2026-12-06 07:10:00
 
 Both databases: ``line (customer_id, status)`` answers the count of a fleet from the index

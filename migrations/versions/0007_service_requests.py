@@ -1,7 +1,7 @@
 """service requests
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0010
 Create Date: 2026-12-06 06:50:52.886115
 """
 

@@ -1,7 +1,7 @@
 """selfservice
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 Create Date: 2026-12-06 06:50:08.914959
 """
 

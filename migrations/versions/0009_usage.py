@@ -1,7 +1,7 @@
 """usage events, daily totals, usage files
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0008
 Create Date: 2026-12-06 06:50:17.293279
 
 On PostgreSQL ``usage_event`` is a table partitioned by RANGE of ``started_at`` (one partition

@@ -2,7 +2,7 @@
 are immutable (triggers on both databases)
 
 Revision ID: 0011
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-06 06:53:20.014162
 """
 

@@ -8,7 +8,6 @@ from flask_babel import lazy_gettext as _l
 ORDER_STATE_LABELS = {
     "acknowledged": _l("Received"),
     "pending": _l("Awaiting approval"),
-    "held": _l("On hold"),
     "inProgress": _l("In progress"),
     "partial": _l("Partly fulfilled"),
     "completed": _l("Completed"),
@@ -18,7 +17,6 @@ ORDER_STATE_LABELS = {
 ORDER_STATE_BADGES = {
     "acknowledged": "text-bg-light border",
     "pending": "text-bg-warning",
-    "held": "text-bg-secondary",
     "inProgress": "text-bg-info",
     "partial": "text-bg-primary",
     "completed": "text-bg-success",
@@ -26,7 +24,7 @@ ORDER_STATE_BADGES = {
     "failed": "text-bg-danger",
 }
 # What the state filter of the list offers; "open" is every state not yet final.
-OPEN_STATES = ("acknowledged", "pending", "held", "inProgress", "partial")
+OPEN_STATES = ("acknowledged", "pending", "inProgress", "partial")
 
 LINE_STATE_LABELS = {
     "acknowledged": _l("Waiting for the order to go ahead"),

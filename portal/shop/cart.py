@@ -182,8 +182,14 @@ class Cart:
         pipe.execute()
 
     def clear(self) -> None:
+        """Empty the cart. The revision goes on counting: the next cart must not reuse the
+        revision of an order already placed (``claim`` would take it for that order)."""
         if self.key:
-            self.redis.delete(self.key)
+            pipe = self.redis.pipeline()
+            pipe.delete(self.key)
+            pipe.hset(self.key, "rev", self.revision() + 1)
+            pipe.expire(self.key, TTL)
+            pipe.execute()
 
     # --- placing it once -------------------------------------------------------------------
 

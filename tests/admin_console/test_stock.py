@@ -181,7 +181,7 @@ def test_a_repeated_document_number_is_reported_and_adds_nothing(client, db, wor
     r = post_form(client, "/admin/stock/receive", receive_form(world, quantity="7"))
     assert r.status_code == 409
     page = text_of(r)
-    assert "Delivery document PZ/1 was already recorded on" in page
+    assert "Line 1 of delivery document PZ/1 was already recorded on" in page
     assert f"by {staff.email}" in page and "nothing was added" in page
     assert on_hand(db, world["phone"]) == 5 and receipts(db) == 1
 
@@ -538,7 +538,8 @@ def test_allocated_lines_are_picked_and_marked_shipped(client, db, world):
         source="t",
         reference="2",
     )
-    orders.allocated(db, stock.allocate_next(db, world["phone"].id))
+    stock.allocate_next(db, world["phone"].id)
+    orders.settle_allocations(db, world["phone"].id)
     db.expire_all()
     assert db.get(OrderLine, line.id).state == OrderLineState.allocated
 

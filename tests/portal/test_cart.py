@@ -191,3 +191,16 @@ def test_a_number_taken_meanwhile_refuses_the_order(client, db, shop):
     assert r.status_code == 422
     assert "This number is no longer available; choose another." in text(r)
     assert count(db, Order) == 0
+
+
+def test_the_next_cart_is_a_new_order_even_when_it_looks_the_same(client, db, shop):
+    sign_in(client, shop["admin"])
+    add_product(client, shop["case"], "2")
+    first = checkout(client)
+    assert first.status_code == 302
+    add_product(client, shop["case"], "2")  # the same cart again, as many changes as before
+    second = checkout(client)
+    assert second.status_code == 302
+    assert second.headers["Location"] != first.headers["Location"]
+    assert "This order has already been placed." not in get(client, second.headers["Location"])
+    assert count(db, Order) == 2

@@ -6,8 +6,10 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 
+from integrations.network import SimulatedHLR
 from models import (
     Line,
     LineStatus,
@@ -19,7 +21,7 @@ from models import (
     ProvisioningRequest,
 )
 from models.base import utcnow
-from services import ServiceError, orders
+from services import ServiceError, orders, provisioning
 from services import contracts as ct
 from services.audit import Actor
 from services.fleet import FleetScope
@@ -156,3 +158,62 @@ def test_exchange_needs_an_active_line_in_scope(db, shop):
         db, shop, [orders.CartItem("exchange", product_id=shop["phone"].id, line_id=line.id)]
     )
     assert orders._lines(db, order)[0].line_id == line.id
+
+
+def test_activation_refused_by_the_network_fails_the_position_and_the_order(rt, db, shop):
+    order = _place(
+        db,
+        shop,
+        [
+            orders.CartItem(
+                "activation",
+                tariff_id=shop["tariff"].id,
+                params={"unit_id": shop["unit"].id, "employee_name": "Jan Kos"},
+            )
+        ],
+    )
+    [line] = orders._lines(db, order)
+    new = db.get(Line, line.line_id)
+    new.imsi = "UNKNOWN"  # the simulator refuses an unknown subscriber for good
+    db.flush()
+    req = provisioning.claim_next(db, new.id)
+    assert provisioning.carry_out(db, req, SimulatedHLR(rt.redis)) == "failed"
+    db.refresh(line)
+    assert line.state == OrderLineState.failed and "refused" in line.failure_reason
+    assert order.state == OrderState.failed
+    assert new.status == LineStatus.terminated
+    assert (
+        db.scalar(select(PoolNumber.status).where(PoolNumber.msisdn == "+48512000111"))
+        == NumberStatus.free
+    )
+
+
+def test_a_withdrawn_activations_number_is_not_given_to_the_next_new_line(db, shop):
+    def new_line():
+        item = orders.CartItem(
+            "activation",
+            tariff_id=shop["tariff"].id,
+            params={"unit_id": shop["unit"].id, "employee_name": "Ewa Lis"},
+        )
+        [line] = orders._lines(db, _place(db, shop, [item]))
+        return line
+
+    first = new_line()
+    held = db.get(Line, first.line_id).msisdn
+    orders.cancel_line(db, STAFF, first)  # the ended line keeps the number
+    with pytest.raises(ServiceError, match="No number is available"):
+        new_line()  # the only pool number is held by the ended line: refused, not a crash
+    db.add(PoolNumber(msisdn="+48512000222", status=NumberStatus.free))
+    db.flush()
+    second = new_line()
+    assert db.get(Line, second.line_id).msisdn == "+48512000222" != held
+
+
+def test_no_order_is_ever_held(db, shop):
+    """TM Forum's "held" is not one of our states: what needs a decision waits as pending."""
+    assert "held" not in {s.value for s in OrderState}
+    order = _place(db, shop, [orders.CartItem("handset", 1, product_id=shop["phone"].id)])
+    with pytest.raises(IntegrityError), db.begin_nested():
+        db.execute(
+            text("UPDATE customer_order SET state = 'held' WHERE id = :id"), {"id": order.id}
+        )

@@ -202,6 +202,9 @@ def test_killed_worker_loses_nothing_and_the_sweep_finishes(rt, committed):
     logs = wait_all(start_workers(1))
     lines = check_invariants(committed, product.id, line_ids)
     assert sum(ln.allocated_qty for ln in lines) == 300, logs[-3000:]
+    # Every order was told, including about what the killed drain allocated.
+    untold = select(func.count()).select_from(Allocation).where(Allocation.notified_at.is_(None))
+    assert committed.scalar(untold) == 0
 
 
 def test_cancelled_line_leaves_the_queue_and_returns_stock(rt, committed):
