@@ -59,6 +59,7 @@ from models.service_requests import (
     ServiceRequestNote,
     ServiceRequestState,
 )
+from models.spend import LIMIT_THRESHOLDS, ROAMING_CAP, SpendAlert
 from models.stock import StockExpectation, StockLevel, StockReceipt, Warehouse
 from models.tasks import BackgroundTask, TaskStatus
 from models.usage import (
@@ -77,8 +78,10 @@ from models.users import LoginThrottle, PortalRole, PortalUser, StaffRole, Staff
 __all__ = [
     "CONTRACT_TRANSITIONS",
     "FILE_TRANSITIONS",
+    "LIMIT_THRESHOLDS",
     "LINE_TRANSITIONS",
     "ORDER_TRANSITIONS",
+    "ROAMING_CAP",
     "SELFSERVICE_TRANSITIONS",
     "SERVICE_REQUEST_OPEN_STATES",
     "SERVICE_REQUEST_TRANSITIONS",
@@ -130,6 +133,7 @@ __all__ = [
     "ServiceRequestCategory",
     "ServiceRequestNote",
     "ServiceRequestState",
+    "SpendAlert",
     "StaffRole",
     "StaffUser",
     "StockExpectation",

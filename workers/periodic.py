@@ -15,6 +15,7 @@ from workers import (
     provisioning_jobs,
     queues,
     selfservice_jobs,
+    spend_jobs,
     stock_jobs,
     usage_jobs,
 )
@@ -29,6 +30,7 @@ SWEEPS = [
     (fleet_io_jobs.sweep_lost_tasks, queues.DOCUMENTS, 60),
     (fleet_io_jobs.sweep_task_files, queues.DOCUMENTS, 600),
     (usage_jobs.sweep_usage_files, queues.USAGE, 60),
+    (spend_jobs.evaluate_spend, queues.DEFAULT, 900),
 ]
 
 
