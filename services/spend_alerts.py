@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 
 from sqlalchemy import exists, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -52,6 +53,8 @@ class Outcome:
     alerts: int = 0  # rows recorded
     mails: int = 0
     roaming_off: list[int] = field(default_factory=list)  # line ids
+    # (customer id, unit path) -> the fleet admins covering it, read once per evaluation
+    admins: dict = field(default_factory=dict, repr=False)
 
 
 def percent_of(amount: Decimal, limit: Decimal | None) -> int | None:
@@ -109,6 +112,7 @@ def evaluate(
                 )
             )
         }
+        plans = []  # (rows, what to do once they are recorded)
         for line in batch:
             key = (line.customer_id, line.unit_path)
             if key not in policy_of:
@@ -119,45 +123,66 @@ def evaluate(
                 reached = crossed(proj.projected, line.monthly_limit)
                 new = [t for t in reached if (line.id, str(t)) not in told]
                 if new:
-                    _limit_alert(session, line, month, new, proj, policy, outcome)
+                    rows = [
+                        _row(line, month, str(t), proj.projected, line.monthly_limit, t == max(new))
+                        for t in new
+                    ]
+                    plans.append((rows, partial(_limit_alert, line, max(new), proj, policy)))
             cap = policy.value("roaming.spend_cap")
             roaming = totals[line.id].roaming_charge
             over = cap is not None and roaming > 0 and roaming >= cap
             if over and (line.id, ROAMING_CAP) not in told:
-                _cap_alert(session, line, month, roaming, cap, policy, outcome)
+                rows = [_row(line, month, ROAMING_CAP, roaming, cap, True)]
+                plans.append((rows, partial(_cap_alert, line, roaming, cap, policy)))
+        for rows, then in _record(session, plans):
+            outcome.alerts += len(rows)
+            then(session, rows, outcome)
     session.flush()
     return outcome
 
 
-def _record(session: Session, rows: list[SpendAlert]) -> bool:
-    """Insert the rows unless another evaluation got there first (the unique key decides)."""
+def _row(line: Line, month: date, kind: str, amount, limit, mailed: bool) -> SpendAlert:
+    return SpendAlert(
+        customer_id=line.customer_id,
+        line_id=line.id,
+        unit_path=line.unit_path,
+        month=month,
+        kind=kind,
+        amount=amount,
+        limit=limit,
+        mailed=mailed,
+    )
+
+
+COPIED = ("customer_id", "line_id", "unit_path", "month", "kind", "amount", "limit", "mailed")
+
+
+def _record(session: Session, plans: list) -> list:
+    """Insert the plans' rows, all at once; if another evaluation got there first for some (the
+    unique key decides), plan by plan, leaving out the ones already recorded."""
+    if not plans:
+        return []
     try:
         with session.begin_nested():
-            session.add_all(rows)
+            session.add_all(row for rows, _then in plans for row in rows)
             session.flush()
+        return plans
     except IntegrityError:
-        return False
-    return True
+        pass
+    done = []
+    for rows, then in plans:
+        fresh = [SpendAlert(**{k: getattr(r, k) for k in COPIED}) for r in rows]
+        try:
+            with session.begin_nested():
+                session.add_all(fresh)
+                session.flush()
+        except IntegrityError:
+            continue
+        done.append((fresh, then))
+    return done
 
 
-def _limit_alert(session, line, month, new, proj, policy, outcome: Outcome) -> None:
-    highest = max(new)
-    rows = [
-        SpendAlert(
-            customer_id=line.customer_id,
-            line_id=line.id,
-            unit_path=line.unit_path,
-            month=month,
-            kind=str(t),
-            amount=proj.projected,
-            limit=line.monthly_limit,
-            mailed=t == highest,
-        )
-        for t in new
-    ]
-    if not _record(session, rows):
-        return
-    outcome.alerts += len(rows)
+def _limit_alert(line, highest, proj, policy, session, rows, outcome: Outcome) -> None:
     off = None
     if highest == 100 and policy.value("spend.roaming_off"):
         off = _roaming_off(session, line, "limit", policy["spend.roaming_off"])
@@ -202,25 +227,13 @@ def _limit_alert(session, line, month, new, proj, policy, outcome: Outcome) -> N
             )
         )
 
-    outcome.mails += _tell(session, line, subject, body)
+    outcome.mails += _tell(session, line, subject, body, outcome.admins)
     if off is not None:
         outcome.roaming_off.append(line.id)
 
 
-def _cap_alert(session, line, month, roaming, cap, policy, outcome: Outcome) -> None:
-    row = SpendAlert(
-        customer_id=line.customer_id,
-        line_id=line.id,
-        unit_path=line.unit_path,
-        month=month,
-        kind=ROAMING_CAP,
-        amount=roaming,
-        limit=cap,
-        mailed=True,
-    )
-    if not _record(session, [row]):
-        return
-    outcome.alerts += 1
+def _cap_alert(line, roaming, cap, policy, session, rows, outcome: Outcome) -> None:
+    row = rows[0]
     off = None
     if policy.value("roaming.cap_off"):
         off = _roaming_off(session, line, "roaming_cap", policy["roaming.cap_off"])
@@ -250,7 +263,7 @@ def _cap_alert(session, line, month, roaming, cap, policy, outcome: Outcome) -> 
     def subject():
         return str(_l("Line %(number)s: roaming spend cap reached", number=number))
 
-    outcome.mails += _tell(session, line, subject, body)
+    outcome.mails += _tell(session, line, subject, body, outcome.admins)
     if off is not None:
         outcome.roaming_off.append(line.id)
 
@@ -278,8 +291,9 @@ def _roaming_off(session: Session, line: Line, why: str, rule: policies.Effectiv
     return req.id
 
 
-def recipients(session: Session, line: Line) -> list[PortalUser]:
-    """The employee's portal account(s) on this line, then its fleet admins."""
+def recipients(session: Session, line: Line, admins: dict | None = None) -> list[PortalUser]:
+    """The employee's portal account(s) on this line, then its fleet admins (``admins``: a
+    cache of them by unit)."""
     people: list[PortalUser] = []
     if line.employee_id is not None:
         people.extend(
@@ -292,13 +306,17 @@ def recipients(session: Session, line: Line) -> list[PortalUser]:
                 )
             )
         )
-    people.extend(selfservice.admins_for(session, line.customer_id, line.unit_path))
+    key = (line.customer_id, line.unit_path)
+    admins = {} if admins is None else admins
+    if key not in admins:
+        admins[key] = selfservice.admins_for(session, *key)
+    people.extend(admins[key])
     return people
 
 
-def _tell(session: Session, line: Line, subject, body) -> int:
+def _tell(session: Session, line: Line, subject, body, admins: dict) -> int:
     sent = 0
-    for user in recipients(session, line):
+    for user in recipients(session, line, admins):
         with in_locale(user.locale):
             mail.queue_mail(
                 session, user.email, subject(), body(user.full_name), customer_id=line.customer_id

@@ -127,3 +127,23 @@ def test_policy_switch_is_inherited_with_its_source(db):
     policies.set_rules(db, ADMIN, co.sales, {"spend.roaming_off": "0"})
     eff = policies.effective(db, co.team)["spend.roaming_off"]
     assert eff.value is False and eff.unit.id == co.sales.id
+
+
+def test_a_threshold_recorded_meanwhile_by_another_run_is_left_out(db):
+    """Two evaluations at once: the unique key lets one record a threshold; the other keeps the
+    rest of its batch."""
+    first = make_company(db)
+    second = make_company(db)
+    month = date(2026, 11, 1)
+    db.add(spend_alerts._row(first.line, month, "50", Decimal("60"), Decimal("100"), True))
+    db.flush()
+    plans = [
+        ([spend_alerts._row(ln, month, "50", Decimal("60"), Decimal("100"), True)], ln.id)
+        for ln in (first.line, second.line)
+    ]
+    done = spend_alerts._record(db, plans)
+    assert [then for _rows, then in done] == [second.line.id]
+    assert db.scalars(select(SpendAlert.line_id).order_by(SpendAlert.id)).all() == [
+        first.line.id,
+        second.line.id,
+    ]
