@@ -48,8 +48,12 @@ def test_each_threshold_is_told_once(db):
         assert all(f"{threshold}%" in m.subject for m in mails)
     kinds = db.scalars(select(SpendAlert.kind).where(SpendAlert.line_id == co.line.id)).all()
     assert sorted(kinds) == ["100", "50", "80"]
-    # next month starts afresh
-    assert spend_alerts.evaluate(db, datetime(2026, 12, 20, 12, tzinfo=WARSAW)).alerts >= 0
+    # next month starts afresh: 140 so far, 260 projected against 290 → 50 % and 80 % again
+    charge_days(db, co.line, date(2026, 12, 6), date(2026, 12, 19), "10.00")
+    outcome = spend_alerts.evaluate(db, datetime(2026, 12, 20, 12, tzinfo=WARSAW))
+    assert outcome.alerts == 2
+    december = db.scalars(select(SpendAlert.kind).where(SpendAlert.month == date(2026, 12, 1)))
+    assert sorted(december) == ["50", "80"]
 
 
 def test_the_projection_is_alerted_not_only_the_running_total(db):
