@@ -19,3 +19,28 @@ def _l(message: str, **params):
 
 def _ln(singular: str, plural: str, n: int, **params):
     return lazy_ngettext(singular, plural, n, **params)
+
+
+def in_locale(locale: str | None):
+    """A context in which lazy messages read in ``locale`` (mail to a given recipient)."""
+    from contextlib import nullcontext
+
+    from flask import current_app, has_app_context
+    from flask_babel import force_locale
+
+    if not has_app_context():  # outside the app, messages read as their English source
+        return nullcontext()
+    return force_locale(locale or current_app.config["BABEL_DEFAULT_LOCALE"])
+
+
+def money_text(value) -> str:
+    """An amount in PLN as the current language writes it."""
+    from decimal import Decimal
+
+    from babel.numbers import format_currency as babel_currency
+    from flask import has_app_context
+    from flask_babel import format_currency
+
+    if not has_app_context():
+        return babel_currency(Decimal(value), "PLN", locale="en")
+    return format_currency(Decimal(value), "PLN")

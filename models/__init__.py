@@ -71,6 +71,7 @@ from models.service_requests import (
     ServiceRequestNote,
     ServiceRequestState,
 )
+from models.spend import LIMIT_THRESHOLDS, ROAMING_CAP, SpendAlert
 from models.stock import StockExpectation, StockLevel, StockReceipt, Warehouse
 from models.tasks import BackgroundTask, TaskStatus
 from models.usage import (
@@ -90,8 +91,10 @@ __all__ = [
     "CONTRACT_TRANSITIONS",
     "FILE_TRANSITIONS",
     "INVOICE_TRANSITIONS",
+    "LIMIT_THRESHOLDS",
     "LINE_TRANSITIONS",
     "ORDER_TRANSITIONS",
+    "ROAMING_CAP",
     "SELFSERVICE_TRANSITIONS",
     "SERVICE_REQUEST_OPEN_STATES",
     "SERVICE_REQUEST_TRANSITIONS",
@@ -152,6 +155,7 @@ __all__ = [
     "ServiceRequestCategory",
     "ServiceRequestNote",
     "ServiceRequestState",
+    "SpendAlert",
     "StaffRole",
     "StaffUser",
     "StockExpectation",

@@ -80,6 +80,20 @@ def _models(value) -> list[int] | None:
     return ids
 
 
+def _yes_no(value) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value in ("1", "yes", "on", "true"):
+        return True
+    if value in ("0", "no", "off", "false", ""):
+        return False
+    raise ValueError
+
+
+# Rules whose value is yes or no.
+SWITCHES = ("spend.roaming_off", "roaming.cap_off")
+
+
 def _over_budget(value) -> str:
     if value not in OVER_BUDGET:
         raise ValueError
@@ -140,6 +154,20 @@ RULES: dict[str, RuleDef] = {
             None,
             _amount,
             _l("Enter an amount between 0 and 100 000 PLN, or leave it empty for no cap."),
+        ),
+        RuleDef(
+            "roaming.cap_off",
+            _l("Switch roaming off when the roaming spend cap is reached"),
+            False,
+            _yes_no,
+            _l("Choose yes or no."),
+        ),
+        RuleDef(
+            "spend.roaming_off",
+            _l("Switch roaming off when the projected spend reaches the line's limit"),
+            False,
+            _yes_no,
+            _l("Choose yes or no."),
         ),
         RuleDef(
             "exchange.months",

@@ -137,6 +137,10 @@ def finish(session: Session, file_id: int) -> UsageFile | None:
     file.rows_total = file.rows_done
     file.finished_at = utcnow()
     session.flush()
+    # New charges: spend alerts are evaluated once the load is committed.
+    aftercommit.enqueue(
+        session, queues.DEFAULT, "workers.spend_jobs.evaluate_spend", job_timeout=1800
+    )
     return file
 
 

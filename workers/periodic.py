@@ -16,6 +16,7 @@ from workers import (
     provisioning_jobs,
     queues,
     selfservice_jobs,
+    spend_jobs,
     stock_jobs,
     usage_jobs,
 )
@@ -37,6 +38,7 @@ SWEEPS = [
 # if the scheduler was down (customers already billed are skipped).
 CRON = [
     (billing_jobs.monthly_billing, queues.BILLING, "30 1 1-3 * *"),
+    (spend_jobs.evaluate_spend, queues.DEFAULT, 900),
 ]
 
 

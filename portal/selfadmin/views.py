@@ -24,7 +24,14 @@ from portal import scope as tenant
 from portal.auth.views import _links
 from portal.fleet.views import line_or_404
 from portal.selfadmin.forms import CsrfForm, PolicyForm, RejectForm
-from services import ServiceError, approvals, employee_access, policies, selfservice
+from services import (
+    ServiceError,
+    approvals,
+    employee_access,
+    policies,
+    selfservice,
+    spend_overview,
+)
 from services import fleet as fl
 from services.orgtree import ancestors
 
@@ -43,6 +50,7 @@ def _labels():
 
     return {
         "RULES": policies.RULES,
+        "SWITCHES": policies.SWITCHES,
         "MODE_LABELS": {
             "self": _l("Employees themselves"),
             "approval": _l("Only with approval"),
@@ -91,6 +99,11 @@ def index():
     pending = approvals.pending(s, _scope())
     recent = approvals.recent(s, _scope())
     lines, users = _context_of([*pending, *recent])
+    alerts = spend_overview.recent(s, _scope())
+    alert_lines = {
+        ln.id: ln
+        for ln in s.scalars(select(Line).where(Line.id.in_({a.line_id for a in alerts} or {0})))
+    }
     tops = (
         [current_user.scope_unit]
         if current_user.scope_unit is not None
@@ -105,6 +118,9 @@ def index():
         users=users,
         form=CsrfForm(formdata=None),
         reject_form=RejectForm(formdata=None),
+        near=spend_overview.near_limit(s, _scope()),
+        alerts=alerts,
+        alert_lines=alert_lines,
     )
 
 

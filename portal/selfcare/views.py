@@ -27,7 +27,14 @@ from portal import scope as tenant
 from portal.fleet.labels import REQUEST_STATUS_LABELS, SERVICE_LABELS
 from portal.fleet.views import _requests_by_subject
 from portal.selfcare.forms import CancelForm, ExchangeForm, RoamingForm, ServiceForm
-from services import ServiceError, exchange, policies, scheduled_changes, selfservice
+from services import (
+    ServiceError,
+    exchange,
+    policies,
+    scheduled_changes,
+    selfservice,
+    spend_overview,
+)
 from services import fleet as fl
 from services.approvals import ZONE_NAMES, summary
 
@@ -104,6 +111,7 @@ def render_line(line: Line, *, roaming_form=None, status=200, refusal=None):
         "service_form": ServiceForm(formdata=None),
         "refusal": refusal,
         "admin": selfservice.nearest_admin(s, line),
+        "spend": spend_overview.of_line(s, line),
     }
     return render_template("portal/selfcare/line.html", **context), status
 
