@@ -130,7 +130,7 @@ def usage_columns(group_by: str) -> list[Column]:
         *[Column(str(label), MONEY, 13) for label in ZONE_LABELS.values()],
         Column(str(_l("Cost (PLN net)")), MONEY, 13),
         Column(str(_l("Previous period (PLN)")), MONEY, 13),
-        Column(str(_l("Change (%)")), NUMBER, 10),
+        Column(str(_l("Change on previous period")), NUMBER, 10),
     ]
 
 
