@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 
-from flask import current_app
 from flask_babel import force_locale
 
 from models import BackgroundTask
@@ -23,7 +22,8 @@ log = logging.getLogger(__name__)
 
 
 def keep_days() -> int:
-    return int(current_app.config.get("REPORT_FILES_KEEP_DAYS", tasks.DEFAULT_KEEP_DAYS))
+    """How long the file stays in My files (settings: REPORT_KEEP_DAYS)."""
+    return runtime().settings.report_keep_days
 
 
 def export_report(task_id: int) -> str:

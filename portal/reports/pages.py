@@ -14,12 +14,11 @@ from flask import abort, current_app, send_file
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from core.web import db
+from core.web import db, runtime
 from services.fleet_query import FleetScope
 from services.reports import documents, period, tables, usage_report
 from services.reports.period import PeriodError
 
-INLINE_LIMIT = 2000  # rows; REPORT_EXPORT_INLINE_LIMIT in the app config overrides it
 
 PERIOD_ERRORS = {
     "bad_month": _l("Enter the month as YYYY-MM, for example 2026-11."),
@@ -38,7 +37,10 @@ def locale() -> str:
 
 
 def inline_limit() -> int:
-    return int(current_app.config.get("REPORT_EXPORT_INLINE_LIMIT", INLINE_LIMIT))
+    """Rows that download at once (settings: REPORT_INLINE_ROWS; the app config's
+    REPORT_EXPORT_INLINE_LIMIT overrides it, as tests do)."""
+    configured = current_app.config.get("REPORT_EXPORT_INLINE_LIMIT")
+    return int(configured if configured is not None else runtime().settings.report_inline_rows)
 
 
 def read_usage_args(args) -> tuple[str, period.Period | None, str | None]:

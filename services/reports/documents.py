@@ -191,6 +191,8 @@ def usage_table(session: Session, params: dict, progress=None) -> Table:
     total.previous = report.previous_total
 
     def cells() -> Iterator[list]:
+        if progress:
+            progress(0, len(report.groups))
         for n, group in enumerate(report.groups, start=1):
             yield usage_cells(group, group_by)
             if progress and n % 2000 == 0:

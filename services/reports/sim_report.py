@@ -95,6 +95,8 @@ def rows(
     if limit is not None:
         query = query.limit(limit)
     total = count(session, scope) if progress else 0
+    if progress:
+        progress(0, total)
     done = 0
     result = session.execute(query.execution_options(yield_per=BATCH))
     for r in result:
