@@ -59,6 +59,7 @@ from models.service_requests import (
     ServiceRequestNote,
     ServiceRequestState,
 )
+from models.reports import ReportDelivery, ReportSubscription
 from models.stock import StockExpectation, StockLevel, StockReceipt, Warehouse
 from models.tasks import BackgroundTask, TaskStatus
 from models.usage import (
@@ -125,6 +126,8 @@ __all__ = [
     "ScheduledChange",
     "SelfServiceRequest",
     "SelfServiceState",
+    "ReportDelivery",
+    "ReportSubscription",
     "Service",
     "ServiceRequest",
     "ServiceRequestCategory",

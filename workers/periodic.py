@@ -14,6 +14,7 @@ from workers import (
     mail_jobs,
     provisioning_jobs,
     queues,
+    report_jobs,
     selfservice_jobs,
     stock_jobs,
     usage_jobs,
@@ -29,6 +30,7 @@ SWEEPS = [
     (fleet_io_jobs.sweep_lost_tasks, queues.DOCUMENTS, 60),
     (fleet_io_jobs.sweep_task_files, queues.DOCUMENTS, 600),
     (usage_jobs.sweep_usage_files, queues.USAGE, 60),
+    (report_jobs.send_monthly_reports, queues.DOCUMENTS, 3600),
 ]
 
 

@@ -11,10 +11,11 @@ import logging
 
 from flask_babel import force_locale
 
-from models import BackgroundTask
+from models import BackgroundTask, PortalUser, ReportSubscription
 from services import tasks
 from services.fleet_io import housekeeping
-from services.reports import tables, work
+from services.reports import subscriptions, tables, work
+from services.usage import local_today
 from workers.context import runtime, unit_of_work
 from workers.fleet_io_jobs import FAILED, _fail, _progress, _reading, _start
 
@@ -52,3 +53,36 @@ def export_report(task_id: int) -> str:
         housekeeping.delete_folder(store, task_id)
         raise
     return "done"
+
+
+CATCH_UP_DAYS = 7  # a month missed on the 1st (workers down) is still sent until the 7th
+
+
+def send_monthly_reports(today=None) -> int:
+    """Periodic (hourly): on the first days of a month, deliver the previous month to every
+    subscription that has not received it. One transaction per subscription; the delivery key
+    makes a second run, or a second scheduler, send nothing twice."""
+    today = today or local_today()
+    if today.day > CATCH_UP_DAYS:
+        return 0
+    rt = runtime()
+    period = subscriptions.previous_month(today)
+    portal_url = rt.settings.public_url or ""
+    with unit_of_work() as s:
+        due = subscriptions.due(s, period.start)
+    sent = 0
+    for sub_id in due:
+        try:
+            with unit_of_work() as s:
+                sub = s.get(ReportSubscription, sub_id)
+                user = s.get(PortalUser, sub.portal_user_id) if sub else None
+                locale = (user.locale if user else None) or rt.settings.default_locale
+                with force_locale(locale):
+                    if subscriptions.deliver(
+                        s, rt.files, sub_id, period, locale=locale, portal_url=portal_url,
+                        keep_days=keep_days(),
+                    ):  # fmt: skip
+                        sent += 1
+        except Exception:
+            log.exception("monthly report of subscription %s failed", sub_id)
+    return sent

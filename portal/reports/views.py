@@ -8,13 +8,20 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import SelectChoice, SelectField
+from wtforms.validators import DataRequired
 
 from core.web import actor, commit, db
+from models import ReportSubscription
 from portal import scope as tenant
 from portal.reports import pages
+from services import ServiceError
 from services.reports import sim_report, work
+from services.reports import subscriptions as subs
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 
@@ -127,3 +134,78 @@ def sim_export():
             db(), actor(), _scope(), f"export:{fmt}", sim_report.count(db(), _scope())
         )
     return _export(params)
+
+
+# --- monthly e-mail ---------------------------------------------------------------------------
+
+
+class SubscriptionForm(FlaskForm):
+    report = SelectField(_l("Report"), validators=[DataRequired()])
+    fmt = SelectField(
+        _l("Format"), choices=[SelectChoice(f, f.upper()) for f in pages.tables.FORMATS]
+    )
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self.report.choices = [
+            SelectChoice(f"usage:{key}", str(label))
+            for key, label in pages.documents.TITLES.items()
+        ] + [SelectChoice("sim:-", _("SIM configuration"))]
+
+
+def _subscription_or_404(sub_id: int) -> ReportSubscription:
+    sub = db().scalar(
+        select(ReportSubscription).where(
+            ReportSubscription.id == sub_id,
+            ReportSubscription.portal_user_id == current_user.id,
+            ReportSubscription.customer_id == current_user.customer_id,
+        )
+    )
+    if sub is None:
+        abort(404)
+    return sub
+
+
+@bp.route("/subscriptions", methods=["GET", "POST"])
+def subscriptions():
+    tenant.require_manager()
+    form = SubscriptionForm()
+    status = 200
+    if form.validate_on_submit():
+        report, _sep, group = form.report.data.partition(":")
+        try:
+            subs.subscribe(db(), current_user, actor(), report, group, form.fmt.data)
+        except ServiceError as err:
+            form.report.errors = [str(err.message)]
+            status = 400
+        else:
+            commit()
+            flash(_("Subscribed. The report will arrive on the 1st of each month."), "success")
+            return redirect(url_for(".subscriptions"))
+    elif request.method == "POST":
+        status = 400
+    rows = db().scalars(
+        select(ReportSubscription)
+        .where(ReportSubscription.portal_user_id == current_user.id)
+        .order_by(ReportSubscription.id)
+    ).all()
+    labels = {c.value: c.label for c in form.report.choices}
+    return render_template(
+        "portal/reports/subscriptions.html",
+        form=form,
+        rows=rows,
+        label=lambda s: labels.get(f"{s.report}:{s.group_by}", s.report),
+        delete_form=CodesForm(),
+    ), status
+
+
+@bp.route("/subscriptions/<int:sub_id>/delete", methods=["POST"])
+def unsubscribe(sub_id: int):
+    tenant.require_manager()
+    sub = _subscription_or_404(sub_id)
+    if not CodesForm().validate_on_submit():
+        abort(400)
+    subs.unsubscribe(db(), sub, actor())
+    commit()
+    flash(_("Unsubscribed."), "success")
+    return redirect(url_for(".subscriptions"))
