@@ -18,13 +18,18 @@ from typing import BinaryIO
 
 from sqlalchemy.orm import Session
 
-from core.i18n import _l
+from core.i18n import _l, _ln
 from services.fleet_query import FleetScope
 from services.reports import chart, sim_report, tables, usage_report
 from services.reports.period import Period
 from services.reports.tables import MONEY, NUMBER, TEXT, Column, Table
 
 REPORTS = ("sim", "usage")
+# A PDF is for reading, not for 50,000 rows (WeasyPrint lays out about 5 pages a second): it
+# holds at most PDF_MAX_ROWS rows, and the unit summary the top PDF_UNIT_LEVELS levels of the
+# tree under the scope; the note says so, and CSV and XLSX carry everything.
+PDF_MAX_ROWS = 500
+PDF_UNIT_LEVELS = 3
 GROUP_LABELS = {
     "line": _l("Line"),
     "unit": _l("Unit"),
@@ -105,12 +110,33 @@ def sim_cells(row: sim_report.SimRow) -> list:
 
 def sim_table(session: Session, params: dict, progress=None) -> Table:
     scope, with_codes = scope_from(params["scope"]), bool(params.get("with_codes"))
-    rows = sim_report.rows(session, scope, with_codes=with_codes, progress=progress)
+    pdf = params.get("fmt") == "pdf"
+    rows = sim_report.rows(
+        session,
+        scope,
+        with_codes=with_codes,
+        progress=progress,
+        limit=PDF_MAX_ROWS if pdf else None,
+    )
+    notes = []
+    if pdf and sim_report.count(session, scope) > PDF_MAX_ROWS:
+        notes.append(pdf_cut_note())
     return Table(
         title=str(_l("SIM configuration")),
         subtitle=date.today().isoformat(),
         columns=sim_columns(with_codes),
         rows=(sim_cells(r) for r in rows),
+        notes=notes,
+    )
+
+
+def pdf_cut_note() -> str:
+    return str(
+        _ln(
+            "The PDF shows the first %(num)d row; the CSV and XLSX exports have them all.",
+            "The PDF shows the first %(num)d rows; the CSV and XLSX exports have them all.",
+            PDF_MAX_ROWS,
+        )
     )
 
 
@@ -189,17 +215,38 @@ def usage_table(session: Session, params: dict, progress=None) -> Table:
     report = usage_report.build(session, scope, period, group_by)
     total = usage_report.Group(None, str(_l("Total")), "", 0, report.total)
     total.previous = report.previous_total
+    groups = report.groups
+    notes = []
+    if params.get("fmt") == "pdf":
+        if group_by == "unit" and groups:
+            top = min(g.depth for g in groups)
+            shown = [g for g in groups if g.depth < top + PDF_UNIT_LEVELS]
+            if len(shown) < len(groups):
+                notes.append(
+                    str(
+                        _ln(
+                            "The PDF shows the top %(num)d level of units; the CSV and XLSX "
+                            "exports have every unit.",
+                            "The PDF shows the top %(num)d levels of units; the CSV and XLSX "
+                            "exports have every unit.",
+                            PDF_UNIT_LEVELS,
+                        )
+                    )
+                )
+            groups = shown
+        if len(groups) > PDF_MAX_ROWS:
+            groups = groups[:PDF_MAX_ROWS]
+            notes.append(pdf_cut_note())
 
     def cells() -> Iterator[list]:
         if progress:
-            progress(0, len(report.groups))
-        for n, group in enumerate(report.groups, start=1):
+            progress(0, len(groups))
+        for n, group in enumerate(groups, start=1):
             yield usage_cells(group, group_by)
             if progress and n % 2000 == 0:
-                progress(n, len(report.groups))
+                progress(n, len(groups))
         yield usage_cells(total, group_by)
 
-    notes = []
     if group_by == "unit":
         notes.append(str(_l("Each unit's figures include all units below it.")))
     return Table(

@@ -59,8 +59,7 @@ class Group:
     label: str
     detail: str = ""  # e.g. the unit path or the employee of a line
     depth: int = 0  # units: depth in the tree
-    figures: Figures = field(default_factory=Figures)  # own (units: the whole subtree)
-    own: Figures | None = None  # units: the unit's own lines only
+    figures: Figures = field(default_factory=Figures)  # units: of the whole subtree
     previous: Decimal = ZERO  # the charge of the previous period
 
     @property
@@ -136,6 +135,29 @@ def _charges(session: Session, scope: FleetScope, period: Period, key) -> dict:
     query = (
         select(key.label("key"), func.sum(UsageDaily.charge))
         .select_from(UsageDaily)
+        .where(
+            UsageDaily.customer_id == scope.customer_id,
+            UsageDaily.day >= period.start,
+            UsageDaily.day < period.end,
+        )
+        .group_by(key)
+    )
+    if _needs_lines(scope, key):
+        query = query.join(Line, Line.id == UsageDaily.line_id).where(*scope_conditions(scope))
+    return {k: _money(v) for k, v in session.execute(query)}
+
+
+def _needs_lines(scope: FleetScope, key) -> bool:
+    """Whole-company totals by day (or in all) read usage_daily alone, by its (customer, day)
+    index; anything by line attribute or within a subtree joins the lines."""
+    company_wide = scope.unit_path is None and scope.employee_id is None
+    return not (company_wide and getattr(key, "table", None) is not Line.__table__)
+
+
+def top_lines(session: Session, scope: FleetScope, period: Period, limit: int = TOP) -> list:
+    """The ``limit`` lines with the highest charges: [(line id, charge)]."""
+    query = (
+        select(UsageDaily.line_id, func.sum(UsageDaily.charge).label("charge"))
         .join(Line, Line.id == UsageDaily.line_id)
         .where(
             *scope_conditions(scope),
@@ -143,9 +165,11 @@ def _charges(session: Session, scope: FleetScope, period: Period, key) -> dict:
             UsageDaily.day >= period.start,
             UsageDaily.day < period.end,
         )
-        .group_by(key)
+        .group_by(UsageDaily.line_id)
+        .order_by(func.sum(UsageDaily.charge).desc(), UsageDaily.line_id)
+        .limit(limit)
     )
-    return {k: _money(v) for k, v in session.execute(query)}
+    return [(line_id, _money(charge)) for line_id, charge in session.execute(query)]
 
 
 KEYS = {
@@ -201,7 +225,28 @@ def _column_names():
 
 
 def _subtree_charges(session, scope, period) -> dict[int, Decimal]:
-    return {k: f.charge for k, f in subtree_figures(session, scope, period).items()}
+    """Per unit of the scope: the charges of its whole subtree (as ``subtree_figures``)."""
+    per_path = (
+        select(Line.unit_path.label("key"), func.sum(UsageDaily.charge).label("charge"))
+        .select_from(UsageDaily)
+        .join(Line, Line.id == UsageDaily.line_id)
+        .where(
+            *scope_conditions(scope),
+            UsageDaily.customer_id == scope.customer_id,
+            UsageDaily.day >= period.start,
+            UsageDaily.day < period.end,
+        )
+        .group_by(Line.unit_path)
+        .subquery()
+    )
+    upper = func.substr(OrgUnit.path, 1, func.length(OrgUnit.path) - 1) + literal("0")
+    query = (
+        select(OrgUnit.id, func.sum(per_path.c.charge))
+        .join(per_path, (per_path.c.key >= OrgUnit.path) & (per_path.c.key < upper))
+        .where(OrgUnit.customer_id == scope.customer_id)
+        .group_by(OrgUnit.id)
+    )
+    return {k: _money(v) for k, v in session.execute(query)}
 
 
 def build(session: Session, scope: FleetScope, period: Period, group_by: str) -> UsageReport:
@@ -210,42 +255,49 @@ def build(session: Session, scope: FleetScope, period: Period, group_by: str) ->
     previous = period.previous()
     if group_by == "unit":
         groups = _unit_groups(session, scope, period, previous)
+        roots = _roots(groups)
+        total = Figures()
+        for g in roots:
+            total.add(g.figures)
+        previous_total = sum((g.previous for g in roots), ZERO)
     else:
         key = KEYS[group_by]
         figures = _grouped(session, scope, period, key)
         before = _charges(session, scope, previous, key)
         groups = _labelled(session, scope, group_by, figures, before)
         groups.sort(key=lambda g: (-g.figures.charge, g.label))
-    total = Figures()
-    for f in _grouped(session, scope, period, literal(0)).values():
-        total = f
-    line_figures = (
-        {g.key: g.figures for g in groups}
-        if group_by == "line"
-        else _grouped(session, scope, period, Line.id)
-    )
-    top_ids = sorted(line_figures, key=lambda k: (-line_figures[k].charge, k))[:TOP]
-    labels = _line_groups(session, scope, top_ids)
-    top = [
-        Group(k, labels.get(k, ("?", ""))[0], labels.get(k, ("?", ""))[1], 0, line_figures[k])
-        for k in top_ids
-        if line_figures[k].charge > 0
-    ]
+        total = Figures()
+        for g in groups:
+            total.add(g.figures)
+        previous_total = sum(before.values(), ZERO)
+    if group_by == "line":
+        top = [g for g in groups[:TOP] if g.figures.charge > 0]
+    else:
+        ranked = [(k, c) for k, c in top_lines(session, scope, period) if c > 0]
+        labels = _line_groups(session, scope, [k for k, _c in ranked])
+        top = [
+            Group(k, *labels.get(k, ("?", "")), figures=Figures(charge=c)) for k, c in ranked
+        ]
     return UsageReport(
         period=period,
         group_by=group_by,
         groups=groups,
         total=total,
-        previous_total=sum(_charges(session, scope, previous, literal(0)).values(), ZERO),
+        previous_total=previous_total,
         top=top,
         months=month_over_month(session, scope, period),
     )
 
 
+def _roots(groups: list[Group]) -> list[Group]:
+    """The units of the list whose parent is not in it (their subtrees cover every line)."""
+    paths = {g.detail for g in groups}
+    return [g for g in groups if g.detail.rsplit("/", 2)[0] + "/" not in paths]
+
+
 def _unit_groups(session, scope, period, previous) -> list[Group]:
     subtree = subtree_figures(session, scope, period)
     before = _subtree_charges(session, scope, previous)
-    own_by_path = _grouped(session, scope, period, Line.unit_path)
     groups = []
     for unit_id, name, path, depth in _unit_rows(session, scope):
         groups.append(
@@ -255,7 +307,6 @@ def _unit_groups(session, scope, period, previous) -> list[Group]:
                 detail=path,
                 depth=depth,
                 figures=subtree.get(unit_id, Figures()),
-                own=own_by_path.get(path, Figures()),
                 previous=before.get(unit_id, ZERO),
             )
         )

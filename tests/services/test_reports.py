@@ -61,8 +61,14 @@ def test_unit_subtree_totals(db, fleet):
         fleet["rows"], NOV.start, NOV.end, lambda r: r[0].id in sales_lines
     )
     _check(by_unit[fleet["sales"].id].figures, expected_sales)
-    own_sales = independent_sum(fleet["rows"], NOV.start, NOV.end, lambda r: r[0] is lines[0])
-    _check(by_unit[fleet["sales"].id].own, own_sales)
+    north = independent_sum(
+        fleet["rows"], NOV.start, NOV.end, lambda r: r[0] in (lines[1], lines[2])
+    )
+    _check(by_unit[fleet["north"].id].figures, north)
+    _check(report.total, independent_sum(fleet["rows"], NOV.start, NOV.end))
+    oct_ = independent_sum(fleet["rows"], date(2026, 10, 1), NOV.start)
+    assert report.previous_total == oct_["charge"]
+    assert by_unit[fleet["root"].id].previous == oct_["charge"]
     _check(by_unit[fleet["root"].id].figures, independent_sum(fleet["rows"], NOV.start, NOV.end))
     # The same figure as the usage API's subtree totals.
     api = usage_report.subtree_figures(db, scope, NOV)[fleet["north"].id]
