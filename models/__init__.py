@@ -40,6 +40,7 @@ from models.orders import (
     OrderState,
     PoolNumber,
 )
+from models.reports import ReportDelivery, ReportSubscription
 from models.selfservice import (
     SELFSERVICE_TRANSITIONS,
     PolicyRule,
@@ -59,7 +60,6 @@ from models.service_requests import (
     ServiceRequestNote,
     ServiceRequestState,
 )
-from models.reports import ReportDelivery, ReportSubscription
 from models.stock import StockExpectation, StockLevel, StockReceipt, Warehouse
 from models.tasks import BackgroundTask, TaskStatus
 from models.usage import (
@@ -120,14 +120,14 @@ __all__ = [
     "Product",
     "ProductKind",
     "ProvisioningRequest",
+    "ReportDelivery",
+    "ReportSubscription",
     "RequestKind",
     "RequestStatus",
     "ScheduleState",
     "ScheduledChange",
     "SelfServiceRequest",
     "SelfServiceState",
-    "ReportDelivery",
-    "ReportSubscription",
     "Service",
     "ServiceRequest",
     "ServiceRequestCategory",

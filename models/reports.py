@@ -18,9 +18,7 @@ from models.base import Base, TimestampMixin
 
 class ReportSubscription(TimestampMixin, Base):
     __tablename__ = "report_subscription"
-    __table_args__ = (
-        UniqueConstraint("portal_user_id", "report", "group_by", "fmt"),
-    )
+    __table_args__ = (UniqueConstraint("portal_user_id", "report", "group_by", "fmt"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(
@@ -43,6 +41,4 @@ class ReportDelivery(Base):
     task_id: Mapped[int | None] = mapped_column(
         ForeignKey("background_task.id", ondelete="SET NULL")
     )
-    mail_id: Mapped[int | None] = mapped_column(
-        ForeignKey("outgoing_mail.id", ondelete="SET NULL")
-    )
+    mail_id: Mapped[int | None] = mapped_column(ForeignKey("outgoing_mail.id", ondelete="SET NULL"))

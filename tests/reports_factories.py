@@ -91,7 +91,7 @@ def independent_sum(rows, start: date, end: date, pick=lambda row: True) -> dict
     out = {"voice": 0, "sms": 0, "mms": 0, "data": 0, "charge": Decimal("0.00")}
     out.update({z: Decimal("0.00") for z in ("eu", "europe", "world")})
     for row in rows:
-        line, day, kind, zone, qty, charge = row
+        _line, day, kind, zone, qty, charge = row
         if start <= day < end and pick(row):
             out[kind] += qty
             out["charge"] += charge

@@ -19,7 +19,6 @@ from services.fleet_query import FleetScope
 from services.reports import documents, period, tables, usage_report
 from services.reports.period import PeriodError
 
-
 PERIOD_ERRORS = {
     "bad_month": _l("Enter the month as YYYY-MM, for example 2026-11."),
     "bad_date": _l("Enter both dates of the range as YYYY-MM-DD."),
@@ -81,7 +80,7 @@ def usage_context(scope: FleetScope, args) -> tuple[dict, int]:
 
 
 def usage_params(scope: FleetScope, args, fmt: str) -> dict | None:
-    group, per, error = read_usage_args(args)
+    group, per, _error = read_usage_args(args)
     if per is None:
         return None
     return {

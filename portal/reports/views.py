@@ -184,11 +184,15 @@ def subscriptions():
             return redirect(url_for(".subscriptions"))
     elif request.method == "POST":
         status = 400
-    rows = db().scalars(
-        select(ReportSubscription)
-        .where(ReportSubscription.portal_user_id == current_user.id)
-        .order_by(ReportSubscription.id)
-    ).all()
+    rows = (
+        db()
+        .scalars(
+            select(ReportSubscription)
+            .where(ReportSubscription.portal_user_id == current_user.id)
+            .order_by(ReportSubscription.id)
+        )
+        .all()
+    )
     labels = {c.value: c.label for c in form.report.choices}
     return render_template(
         "portal/reports/subscriptions.html",

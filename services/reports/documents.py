@@ -148,7 +148,8 @@ def usage_columns(group_by: str) -> list[Column]:
     if group_by in ("line", "employee", "unit"):
         detail = {"line": _l("Employee"), "employee": _l("E-mail"), "unit": _l("Path")}
         first.append(Column(str(detail[group_by]), TEXT, 24))
-    return first + [
+    return [
+        *first,
         Column(str(_l("Voice (min)")), NUMBER, 11),
         Column(str(_l("SMS")), NUMBER, 9),
         Column(str(_l("MMS")), NUMBER, 9),
@@ -171,7 +172,8 @@ def usage_cells(group: usage_report.Group, group_by: str) -> list:
     cells = [group_label(group, group_by)]
     if group_by in ("line", "employee", "unit"):
         cells.append(group.detail)
-    return cells + [
+    return [
+        *cells,
         f.voice_minutes,
         f.sms,
         f.mms,

@@ -97,9 +97,8 @@ def rows(
     total = count(session, scope) if progress else 0
     if progress:
         progress(0, total)
-    done = 0
     result = session.execute(query.execution_options(yield_per=BATCH))
-    for r in result:
+    for done, r in enumerate(result, start=1):
         maker, model = r[8], r[9]
         handset = (f"{maker} {model}" if maker and not model.startswith(maker) else model) or ""
         flags = r[10 : 10 + len(labels)]
@@ -117,7 +116,6 @@ def rows(
             handset=handset,
             codes=tuple(v or "" for v in r[10 + len(labels) :]) if with_codes else None,
         )
-        done += 1
         if progress and done % BATCH == 0:
             progress(done, total)
 

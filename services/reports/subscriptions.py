@@ -172,16 +172,17 @@ def deliver(
         keep_days=keep_days,
     )
     link = f"{portal_url.rstrip('/')}/files/{task.id}"
-    title = (
-        documents.usage_title(sub.group_by) if sub.report == "usage" else str(_l("SIM configuration"))
-    )
+    if sub.report == "usage":
+        title = documents.usage_title(sub.group_by)
+    else:
+        title = str(_l("SIM configuration"))
     subject = str(_l("Monthly report: %(title)s, %(period)s", title=title, period=period.label()))
     body = "\n\n".join(
         [
             str(_l("Hello,")),
             str(
                 _l(
-                    "Your monthly report \"%(title)s\" for %(period)s is ready in My files:",
+                    'Your monthly report "%(title)s" for %(period)s is ready in My files:',
                     title=title,
                     period=period.label(),
                 )

@@ -63,9 +63,7 @@ def write_csv(out: BinaryIO, table: Table, *, decimal_comma: bool) -> int:
     kinds = [c.kind for c in table.columns]
     count = 0
     for row in table.rows:
-        writer.writerow(
-            [_cell_text(v, k, decimal_comma) for v, k in zip(row, kinds, strict=True)]
-        )
+        writer.writerow([_cell_text(v, k, decimal_comma) for v, k in zip(row, kinds, strict=True)])
         count += 1
     text.flush()
     text.detach()
@@ -112,7 +110,7 @@ def write_pdf(out: BinaryIO, table: Table, *, decimal_comma: bool) -> int:
 
     html = render_html(table, decimal_comma=decimal_comma)
     out.write(render_pdf(html))
-    return html.count("<tr class=\"row\">")
+    return html.count('<tr class="row">')
 
 
 def write(out: BinaryIO, table: Table, fmt: str, *, decimal_comma: bool) -> int:

@@ -275,9 +275,7 @@ def build(session: Session, scope: FleetScope, period: Period, group_by: str) ->
     else:
         ranked = [(k, c) for k, c in top_lines(session, scope, period) if c > 0]
         labels = _line_groups(session, scope, [k for k, _c in ranked])
-        top = [
-            Group(k, *labels.get(k, ("?", "")), figures=Figures(charge=c)) for k, c in ranked
-        ]
+        top = [Group(k, *labels.get(k, ("?", "")), figures=Figures(charge=c)) for k, c in ranked]
     return UsageReport(
         period=period,
         group_by=group_by,

@@ -28,9 +28,7 @@ def world(db, redis_clean):
     f["admin"] = make_portal_user(db, c)
     f["sales_admin"] = make_portal_user(db, c, scope_unit=f["sales"])
     f["viewer"] = make_portal_user(db, c, role=PortalRole.viewer)
-    f["employee"] = make_portal_user(
-        db, c, role=PortalRole.employee, employee_id=f["people"][0].id
-    )
+    f["employee"] = make_portal_user(db, c, role=PortalRole.employee, employee_id=f["people"][0].id)
     f["other_admin"] = make_portal_user(db, f["other"])
     return f
 
@@ -45,9 +43,7 @@ def _csv(response):
 
 
 def _codes_events(db):
-    return db.scalars(
-        select(AuditEvent).where(AuditEvent.action == "sim_report.codes_read")
-    ).all()
+    return db.scalars(select(AuditEvent).where(AuditEvent.action == "sim_report.codes_read")).all()
 
 
 def test_usage_page_shows_totals_and_chart(client, world):

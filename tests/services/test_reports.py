@@ -39,11 +39,13 @@ def test_by_line_equals_independent_sums(db, fleet):
     by_id = {g.key: g for g in report.groups}
     assert set(by_id) == {line.id for line in fleet["lines"][:-1]}
     for line in fleet["lines"][:-1]:
-        expected = independent_sum(fleet["rows"], NOV.start, NOV.end, lambda r: r[0] is line)
+
+        def of_line(row, line=line):
+            return row[0] is line
+
+        expected = independent_sum(fleet["rows"], NOV.start, NOV.end, of_line)
         _check(by_id[line.id].figures, expected)
-        oct_ = independent_sum(
-            fleet["rows"], date(2026, 10, 1), NOV.start, lambda r: r[0] is line
-        )
+        oct_ = independent_sum(fleet["rows"], date(2026, 10, 1), NOV.start, of_line)
         assert by_id[line.id].previous == oct_["charge"]
     _check(report.total, independent_sum(fleet["rows"], NOV.start, NOV.end))
     charges = [g.figures.charge for g in report.groups]
@@ -74,9 +76,8 @@ def test_unit_subtree_totals(db, fleet):
     api = usage_report.subtree_figures(db, scope, NOV)[fleet["north"].id]
     from services.usage import subtree_totals
 
-    assert subtree_totals(db, scope.customer_id, fleet["north"].path, NOV.start, NOV.end).charge == (
-        api.charge
-    )
+    api_total = subtree_totals(db, scope.customer_id, fleet["north"].path, NOV.start, NOV.end)
+    assert api_total.charge == api.charge
 
 
 def test_subtree_scope_sees_only_its_lines(db, fleet):
@@ -89,7 +90,7 @@ def test_subtree_scope_sees_only_its_lines(db, fleet):
 
 def test_by_tariff_and_employee(db, fleet):
     scope = FleetScope(fleet["customer"].id)
-    basic, pro = fleet["tariffs"]
+    _basic, pro = fleet["tariffs"]
     rep = usage_report.build(db, scope, NOV, "tariff")
     by = {g.key: g for g in rep.groups}
     _check(
@@ -108,9 +109,10 @@ def test_month_over_month(db, fleet):
     report = usage_report.build(db, FleetScope(fleet["customer"].id), NOV, "line")
     months = dict(report.months)
     assert len(report.months) == 6
-    assert months[date(2026, 9, 1)] == independent_sum(
-        fleet["rows"], date(2026, 9, 1), date(2026, 10, 1)
-    )["charge"]
+    assert (
+        months[date(2026, 9, 1)]
+        == independent_sum(fleet["rows"], date(2026, 9, 1), date(2026, 10, 1))["charge"]
+    )
     assert months[date(2026, 6, 1)] == Decimal("0.00")
 
 

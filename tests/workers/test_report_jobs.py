@@ -13,9 +13,9 @@ from sqlalchemy import select
 from models import AuditEvent, BackgroundTask, TaskStatus
 from models.base import utcnow
 from tests.conftest import csrf_token
+from tests.factories import make_portal_user
 from tests.reports_factories import independent_sum, usage_fleet
 from tests.workers.test_fleet_io_jobs import _client, _task, run_worker
-from tests.factories import make_portal_user
 
 pytestmark = pytest.mark.worker
 
@@ -51,9 +51,9 @@ def test_large_exports_are_made_by_a_worker(app, committed, world):
 
     proc = run_worker(committed)
     tasks = committed.scalars(
-        select(BackgroundTask).where(BackgroundTask.kind == "report_export").order_by(
-            BackgroundTask.id
-        )
+        select(BackgroundTask)
+        .where(BackgroundTask.kind == "report_export")
+        .order_by(BackgroundTask.id)
     ).all()
     committed.commit()
     assert [t.status for t in tasks] == [TaskStatus.done] * 2, proc.stderr[-3000:]
@@ -71,6 +71,8 @@ def test_large_exports_are_made_by_a_worker(app, committed, world):
     data = _download(client, sim_task.id)
     values = list(load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True))
     assert values[0][-1] == "PUK2" and len(values) == 6
-    audit = committed.scalars(select(AuditEvent).where(AuditEvent.action == "sim_report.codes_read"))
+    audit = committed.scalars(
+        select(AuditEvent).where(AuditEvent.action == "sim_report.codes_read")
+    )
     assert [e.after["how"] for e in audit] == ["export:xlsx"]
     assert "Report" in client.get("/files/").get_data(as_text=True)
