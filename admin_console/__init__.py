@@ -35,6 +35,7 @@ def create_app(rt: Runtime | None = None) -> Flask:
     from admin_console.customers.views import bp as customers_bp
     from admin_console.mail.views import bp as mail_bp
     from admin_console.provisioning.views import bp as provisioning_bp
+    from admin_console.reports.customer_views import bp as customer_reports_bp
     from admin_console.reports.views import bp as reports_bp
     from admin_console.service.views import bp as service_requests_bp
     from admin_console.staff.views import bp as staff_bp
@@ -49,6 +50,7 @@ def create_app(rt: Runtime | None = None) -> Flask:
         catalog_bp,
         mail_bp,
         reports_bp,
+        customer_reports_bp,
         service_requests_bp,
         provisioning_bp,
         staff_bp,

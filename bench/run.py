@@ -8,8 +8,9 @@ Parts: ``latency`` (fleet list server time), ``throughput`` (gunicorn + wrk agai
 Flask app), ``move`` (bulk move of ~10,000 lines), ``io`` (CSV/XLSX export, import);
 ``fleet`` means all of them; ``drain`` (the back-order queue) and ``order`` (placing an order)
 run on their own data (``bench.ordering``); ``usage`` (usage-file ingestion, bench/usage.py,
-figures in bench/data/usage-<db>.json). A full-scale run updates RESULTS.md; another scale
-writes ``bench/data/RESULTS-scale-<scale>.md``.
+figures in bench/data/usage-<db>.json); ``reports`` (usage report, XLSX and PDF,
+bench/reports.py, figures in bench/data/reports-<db>.json). A full-scale run updates
+RESULTS.md; another scale writes ``bench/data/RESULTS-scale-<scale>.md``.
 """
 
 from __future__ import annotations
@@ -48,13 +49,13 @@ def _parts(raw: str | None) -> list[str]:
         item = item.strip()
         if item == "fleet":
             chosen += PARTS
-        elif item == "usage":
-            continue  # its own data: see main()
+        elif item in ("usage", "reports"):
+            continue  # their own data: see main()
         elif item in PARTS + ORDER_PARTS:
             chosen.append(item)
         else:
             raise SystemExit(
-                f"--only: unknown part {item!r} (choose from fleet, usage, "
+                f"--only: unknown part {item!r} (choose from fleet, usage, reports, "
                 f"{', '.join(PARTS + ORDER_PARTS)})"
             )
     return [p for p in PARTS + ORDER_PARTS if p in chosen]
@@ -188,6 +189,17 @@ def main(argv: list[str] | None = None) -> None:
 
         usage.run(args.db, max(10_000, int(1_000_000 * args.scale)))
         if only == ["usage"]:
+            return
+    if "reports" in only or not args.only:
+        # Reports have their own data set and schema (bench/reports.py).
+        from bench import reports
+
+        reports.run(
+            args.db,
+            max(1_000, int(50_000 * args.scale)),
+            sqlite_lines=max(1_000, int(5_000 * args.scale)),
+        )
+        if [p for p in only if p not in ("usage", "reports")] == []:
             return
     command = ".venv/bin/python -m bench.run" + (
         " " + shlex.join(argv if argv is not None else sys.argv[1:])

@@ -57,6 +57,10 @@ class Settings:
     # https://asystent.operator.pl. Links in e-mails are built from it; None: from the request.
     public_url: str | None = None
     operator_party: OperatorParty = field(default_factory=OperatorParty)
+    # Report exports: up to this many rows download at once, larger ones become a task whose
+    # file stays in My files for this many days.
+    report_inline_rows: int = 2000
+    report_keep_days: int = 7
 
     @property
     def embedded_redis(self) -> bool:
@@ -224,6 +228,11 @@ def load_settings(env: dict | None = None) -> Settings:
         smtp_port = int(env.get("SMTP_PORT") or 25)
     except ValueError as exc:
         raise ConfigError(f"SMTP_PORT must be a number, not {env.get('SMTP_PORT')!r}.") from exc
+    try:
+        report_inline_rows = int(env.get("REPORT_INLINE_ROWS") or 2000)
+        report_keep_days = int(env.get("REPORT_KEEP_DAYS") or 7)
+    except ValueError as exc:
+        raise ConfigError("REPORT_INLINE_ROWS and REPORT_KEEP_DAYS must be whole numbers.") from exc
 
     files_path = Path(env.get("FILES_PATH") or instance / "files").resolve()
 
@@ -247,6 +256,8 @@ def load_settings(env: dict | None = None) -> Settings:
         secure_cookies=_bool(env, "SECURE_COOKIES", not database_url.startswith("sqlite")),
         files_path=files_path,
         default_locale=locale,
+        report_inline_rows=report_inline_rows,
+        report_keep_days=report_keep_days,
         warehouse_api_token=_token(env, "WAREHOUSE_API_TOKEN"),
         public_url=_public_url(env),
         operator_party=_operator_party(env),

@@ -52,6 +52,7 @@ from models.orders import (
     OrderState,
     PoolNumber,
 )
+from models.reports import ReportDelivery, ReportSubscription
 from models.selfservice import (
     SELFSERVICE_TRANSITIONS,
     PolicyRule,
@@ -143,6 +144,8 @@ __all__ = [
     "Product",
     "ProductKind",
     "ProvisioningRequest",
+    "ReportDelivery",
+    "ReportSubscription",
     "RequestKind",
     "RequestStatus",
     "RunStatus",

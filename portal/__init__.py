@@ -25,6 +25,7 @@ def create_app(rt: Runtime | None = None) -> Flask:
     from portal.offer.views import bp as offer_bp
     from portal.orders.views import bp as orders_bp
     from portal.phonebook.views import bp as phonebook_bp
+    from portal.reports.views import bp as reports_bp
     from portal.selfadmin.views import bp as selfadmin_bp
     from portal.selfcare.views import bp as selfcare_bp
     from portal.service.views import bp as service_bp
@@ -46,6 +47,7 @@ def create_app(rt: Runtime | None = None) -> Flask:
         selfcare_bp,
         selfadmin_bp,
         invoices_bp,
+        reports_bp,
     ):
         app.register_blueprint(bp)
     app.add_url_rule("/", "index", view_func=app.view_functions["dashboard.index"])

@@ -15,6 +15,7 @@ from workers import (
     mail_jobs,
     provisioning_jobs,
     queues,
+    report_jobs,
     selfservice_jobs,
     spend_jobs,
     stock_jobs,
@@ -32,13 +33,14 @@ SWEEPS = [
     (fleet_io_jobs.sweep_task_files, queues.DOCUMENTS, 600),
     (usage_jobs.sweep_usage_files, queues.USAGE, 60),
     (billing_jobs.sweep_billing, queues.BILLING, 300),
+    (spend_jobs.evaluate_spend, queues.DEFAULT, 900),
+    (report_jobs.send_monthly_reports, queues.DOCUMENTS, 3600),
 ]
 
 # (function, queue, cron): the previous month's billing early on the 1st; the 2nd and 3rd catch up
 # if the scheduler was down (customers already billed are skipped).
 CRON = [
     (billing_jobs.monthly_billing, queues.BILLING, "30 1 1-3 * *"),
-    (spend_jobs.evaluate_spend, queues.DEFAULT, 900),
 ]
 
 

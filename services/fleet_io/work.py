@@ -32,6 +32,8 @@ JOBS = {
     EXPORT: ("workers.fleet_io_jobs.export_fleet", queues.DOCUMENTS, 1800),
     CHECK: ("workers.fleet_io_jobs.check_import", queues.DOCUMENTS, 900),
     APPLY: ("workers.fleet_io_jobs.apply_import", queues.DOCUMENTS, 900),
+    # Report exports (services/reports/work.py) share the sweeps of lost tasks and old files.
+    "report_export": ("workers.report_jobs.export_report", queues.DOCUMENTS, 1800),
 }
 PREVIEW_LIMIT = 500  # changes and new employees kept for the preview page
 

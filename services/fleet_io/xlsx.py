@@ -20,6 +20,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils import get_column_letter
 
 TEXT, BOOL, MONEY = "text", "bool", "money"
+NUMBER = "number"  # a plain number (counts, minutes, megabytes)
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -123,6 +124,8 @@ def write(
                         cells.append(f'<c r="{letter}{r}" t="b"><v>{1 if value else 0}</v></c>')
                     elif kind == MONEY:
                         cells.append(f'<c r="{letter}{r}" s="2"><v>{Decimal(value):f}</v></c>')
+                    elif kind == NUMBER:
+                        cells.append(f'<c r="{letter}{r}"><v>{Decimal(value):f}</v></c>')
                     else:
                         cells.append(
                             f'<c r="{letter}{r}" t="inlineStr"><is><t xml:space="preserve">'

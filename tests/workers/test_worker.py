@@ -10,6 +10,7 @@ import pytest
 
 from models import MailStatus, OutgoingMail
 from services.mail import queue_mail
+from workers import queues
 
 pytestmark = pytest.mark.worker
 
@@ -62,3 +63,19 @@ def test_sweep_resends_mail_whose_job_was_lost_and_never_twice(rt, committed):
     committed.expire_all()
     assert committed.get(OutgoingMail, mail.id).status == MailStatus.sent
     assert len(list((rt.settings.instance_path / "outbox").glob("*.eml"))) == 1
+
+
+def test_every_periodic_job_is_registered_with_a_valid_schedule(rt):
+    """A sweep given a cron expression, or a cron job given seconds, stops the scheduler."""
+    from croniter import croniter
+
+    from workers import periodic
+
+    for func, queue, interval in periodic.SWEEPS:
+        assert isinstance(interval, int) and interval > 0, func.__name__
+        assert queue in queues.ALL, func.__name__
+    for func, queue, cron in periodic.CRON:
+        assert isinstance(cron, str) and croniter.is_valid(cron), func.__name__
+        assert queue in queues.ALL, func.__name__
+    jobs = periodic.build_scheduler(rt).get_jobs()
+    assert len(jobs) == len(periodic.SWEEPS) + len(periodic.CRON)

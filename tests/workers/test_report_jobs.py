@@ -1,0 +1,78 @@
+"""A large report export made by a real RQ worker, then downloaded from My files."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from models import AuditEvent, BackgroundTask, TaskStatus
+from models.base import utcnow
+from tests.conftest import csrf_token
+from tests.factories import make_portal_user
+from tests.reports_factories import independent_sum, usage_fleet
+from tests.workers.test_fleet_io_jobs import _client, _task, run_worker
+
+pytestmark = pytest.mark.worker
+
+
+@pytest.fixture
+def world(committed):
+    f = usage_fleet(committed, days=75)
+    f["admin"] = make_portal_user(committed, f["customer"])
+    committed.commit()
+    return f
+
+
+def _download(client, task_id: int) -> bytes:
+    r = client.get(f"/files/{task_id}/download")
+    data = r.data
+    r.close()
+    return data
+
+
+def test_large_exports_are_made_by_a_worker(app, committed, world):
+    from datetime import date
+
+    app.config["REPORT_EXPORT_INLINE_LIMIT"] = 2
+    client = _client(app, world["admin"])
+    r = client.get("/reports/usage/export?fmt=csv&group=line&month=2026-10")
+    assert r.status_code == 302
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "task-status" in page  # the progress panel polls until the file is ready
+    token = csrf_token(client.get("/reports/sim").get_data(as_text=True))
+    r = client.post("/reports/sim/export", data={"csrf_token": token, "fmt": "xlsx"})
+    assert r.status_code == 302
+    assert _task(committed, "report_export").status == TaskStatus.queued
+
+    proc = run_worker(committed)
+    tasks = committed.scalars(
+        select(BackgroundTask)
+        .where(BackgroundTask.kind == "report_export")
+        .order_by(BackgroundTask.id)
+    ).all()
+    committed.commit()
+    assert [t.status for t in tasks] == [TaskStatus.done] * 2, proc.stderr[-3000:]
+    usage_task, sim_task = tasks
+    assert usage_task.done_units == usage_task.total_units == 4
+    assert timedelta(days=6) < usage_task.expires_at - utcnow() <= timedelta(days=7)
+
+    data = _download(client, usage_task.id)
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+    cost = rows[0].index("Cost (PLN net)")
+    expected = independent_sum(world["rows"], date(2026, 10, 1), date(2026, 11, 1))["charge"]
+    from decimal import Decimal
+
+    assert Decimal(rows[-1][cost]) == expected
+    data = _download(client, sim_task.id)
+    values = list(load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True))
+    assert values[0][-1] == "PUK2" and len(values) == 6
+    audit = committed.scalars(
+        select(AuditEvent).where(AuditEvent.action == "sim_report.codes_read")
+    )
+    assert [e.after["how"] for e in audit] == ["export:xlsx"]
+    assert "Report" in client.get("/files/").get_data(as_text=True)

@@ -1,0 +1,88 @@
+"""Report jobs: a large export for My files, and the monthly subscriptions.
+
+``export_report`` takes a task id; ``tasks.start`` returns None for a finished task, so a job
+delivered twice does nothing the second time. The report is read in a session that does not
+hold SQLite's write lock, so progress can be committed while the job runs.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask_babel import force_locale
+
+from models import BackgroundTask, PortalUser, ReportSubscription
+from services import tasks
+from services.fleet_io import housekeeping
+from services.reports import subscriptions, tables, work
+from services.usage import local_today
+from workers.context import runtime, unit_of_work
+from workers.fleet_io_jobs import FAILED, _fail, _progress, _reading, _start
+
+log = logging.getLogger(__name__)
+
+
+def keep_days() -> int:
+    """How long the file stays in My files (settings: REPORT_KEEP_DAYS)."""
+    return runtime().settings.report_keep_days
+
+
+def export_report(task_id: int) -> str:
+    params = _start(task_id)
+    if params is None:
+        return "skipped"
+    store = runtime().files
+    try:
+        with _reading() as s, force_locale(params.get("locale") or "pl"):
+            task = s.get(BackgroundTask, task_id)
+            rel, size, count = work.write_file(s, store, task, _progress(task_id))
+        with unit_of_work() as s:
+            tasks.finish(
+                s,
+                s.get(BackgroundTask, task_id),
+                file_path=rel,
+                file_name=params["file_name"],
+                content_type=tables.CONTENT_TYPES[params["fmt"]],
+                file_size=size,
+                result={"rows": count},
+                keep_days=keep_days(),
+            )
+    except Exception:
+        log.exception("report export task %s failed", task_id)
+        _fail(task_id, FAILED)
+        housekeeping.delete_folder(store, task_id)
+        raise
+    return "done"
+
+
+CATCH_UP_DAYS = 7  # a month missed on the 1st (workers down) is still sent until the 7th
+
+
+def send_monthly_reports(today=None) -> int:
+    """Periodic (hourly): on the first days of a month, deliver the previous month to every
+    subscription that has not received it. One transaction per subscription; the delivery key
+    makes a second run, or a second scheduler, send nothing twice."""
+    today = today or local_today()
+    if today.day > CATCH_UP_DAYS:
+        return 0
+    rt = runtime()
+    period = subscriptions.previous_month(today)
+    portal_url = rt.settings.public_url or ""
+    with unit_of_work() as s:
+        due = subscriptions.due(s, period.start)
+    sent = 0
+    for sub_id in due:
+        try:
+            with unit_of_work() as s:
+                sub = s.get(ReportSubscription, sub_id)
+                user = s.get(PortalUser, sub.portal_user_id) if sub else None
+                locale = (user.locale if user else None) or rt.settings.default_locale
+                with force_locale(locale):
+                    if subscriptions.deliver(
+                        s, rt.files, sub_id, period, locale=locale, portal_url=portal_url,
+                        keep_days=keep_days(),
+                    ):  # fmt: skip
+                        sent += 1
+        except Exception:
+            log.exception("monthly report of subscription %s failed", sub_id)
+    return sent
