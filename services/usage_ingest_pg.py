@@ -45,57 +45,100 @@ CREATE TEMPORARY TABLE IF NOT EXISTS usage_raw_stage (
 CHECKED_STAGE = """
 CREATE TEMPORARY TABLE IF NOT EXISTS usage_checked_stage (
     file_row integer, reason text, detail text, line_id integer, customer_id integer,
-    started_at timestamptz, kind text, direction text, zone text, quantity bigint,
-    charge numeric(12, 2)
+    started_at timestamptz, kind text COLLATE "C", direction text COLLATE "C",
+    zone text COLLATE "C", quantity bigint, charge numeric(12, 2)
 ) ON COMMIT DELETE ROWS
 """
 # ISO 8601 with an offset, as datetime.fromisoformat reads it and PostgreSQL can cast it without
-# an error (the day of the month is checked against the month below; offsets up to 15:59).
+# an error once the day is checked against the month (offsets up to 15:59).
 TIME_RE = (
     r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[T ]([01][0-9]|2[0-3]):[0-5][0-9]"
     r"(:[0-5][0-9](\.[0-9]{1,6})?)?(Z|[+-](0[0-9]|1[0-5])(:?[0-5][0-9])?)$"
 )
+# The usual shapes of a time (digits as 0), checked without a regular expression.
+TIME_SHAPES = (
+    "'0000-00-00T00:00:00Z', '0000-00-00 00:00:00Z', '0000-00-00T00:00:00+00:00', "
+    "'0000-00-00T00:00:00-00:00', '0000-00-00 00:00:00+00:00', '0000-00-00 00:00:00-00:00'"
+)
 WS = r"E' \t\r\n\f\x0b'"
+
+
+def _c(expr: str) -> str:
+    return f'{expr} COLLATE "C"'
+
+
+def _day_fits(x: str) -> str:
+    """SQL: the day of the ISO date ``x`` (YYYY-MM-DD…) exists in its month and year."""
+    year = f"substr({x}, 1, 4)::int"
+    return (
+        f"{_c(f'substr({x}, 9, 2)')} <= CASE substr({x}, 6, 2) "
+        f"WHEN '02' THEN CASE WHEN {year} %% 4 = 0 AND ({year} %% 100 <> 0 OR {year} %% 400 = 0) "
+        "THEN '29' ELSE '28' END "
+        "WHEN '04' THEN '30' WHEN '06' THEN '30' WHEN '09' THEN '30' WHEN '11' THEN '30' "
+        f"ELSE '31' END AND substr({x}, 1, 4) <> '0000'"
+    )
+
+
+def _usual_time_fits(x: str) -> str:
+    """SQL: a time of one of TIME_SHAPES has fields in range (so the cast cannot fail)."""
+    return " AND ".join(
+        (
+            f"{_c(f'substr({x}, 6, 2)')} BETWEEN '01' AND '12'",
+            f"{_c(f'substr({x}, 9, 2)')} >= '01'",
+            f"{_c(f'substr({x}, 12, 2)')} < '24'",
+            f"{_c(f'substr({x}, 15, 2)')} < '60'",
+            f"{_c(f'substr({x}, 18, 2)')} < '60'",
+            f"(length({x}) = 20 OR ({_c(f'substr({x}, 21, 2)')} < '16' "
+            f"AND {_c(f'substr({x}, 24, 2)')} < '60'))",
+            _day_fits(x),
+        )
+    )
+
+
+TRIMMED_TIME = f"btrim(s, {WS})"
+TRIMMED_CHARGE = f"btrim(c, {WS})"
+TRIMMED_QUANTITY = f"btrim(q, {WS})"
 CHECK = f"""
 INSERT INTO usage_checked_stage
-WITH n AS (
+WITH n AS MATERIALIZED (
     SELECT file_row,
         btrim(coalesce(msisdn, ''), {WS}) AS m,
-        coalesce(started_at, '') AS ts_raw,
-        btrim(coalesce(started_at, ''), {WS}) AS ts,
-        lower(btrim(coalesce(kind, ''), {WS})) AS k,
-        lower(btrim(coalesce(direction, ''), {WS})) AS d0,
-        lower(btrim(coalesce(zone, ''), {WS})) AS z,
-        btrim(coalesce(quantity, ''), {WS}) AS q,
+        coalesce(started_at, '') AS s,
+        translate(coalesce(started_at, ''), '123456789', '000000000') AS shape,
+        CASE WHEN kind IN ('voice', 'sms', 'mms', 'data') THEN kind
+             ELSE lower(btrim(coalesce(kind, ''), {WS})) END AS k,
+        CASE WHEN direction IN ('in', 'out') THEN direction
+             ELSE lower(btrim(coalesce(direction, ''), {WS})) END AS d0,
+        CASE WHEN zone IN ('domestic', 'eu', 'europe', 'world') THEN zone
+             ELSE lower(btrim(coalesce(zone, ''), {WS})) END AS z,
+        coalesce(quantity, '') AS q,
+        translate(coalesce(quantity, ''), '0123456789', '') AS q_rest,
         CASE WHEN %(comma)s THEN replace(coalesce(charge, ''), ',', '.')
-             ELSE coalesce(charge, '') END AS c_raw
+             ELSE coalesce(charge, '') END AS c
     FROM usage_raw_stage
-), v AS (
+), v AS MATERIALIZED (
     SELECT n.*,
         CASE WHEN d0 = '' AND k = 'data' THEN 'out' ELSE d0 END AS d,
-        CASE WHEN ts ~ '{TIME_RE}' AND substr(ts, 1, 4) <> '0000'
-              AND substr(ts, 9, 2)::int <= CASE
-                  WHEN substr(ts, 6, 2) IN ('04', '06', '09', '11') THEN 30
-                  WHEN substr(ts, 6, 2) <> '02' THEN 31
-                  WHEN substr(ts, 1, 4)::int %% 4 = 0
-                       AND (substr(ts, 1, 4)::int %% 100 <> 0
-                            OR substr(ts, 1, 4)::int %% 400 = 0) THEN 29
-                  ELSE 28 END
-             THEN ts::timestamptz END AS at,
-        CASE WHEN q ~ '^[0-9]+$' THEN q::numeric END AS qn,
-        CASE WHEN btrim(c_raw, {WS}) ~ '^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)$'
-             THEN btrim(c_raw, {WS})::numeric END AS cn
+        CASE WHEN shape IN ({TIME_SHAPES}) AND {_usual_time_fits("s")} THEN s::timestamptz
+             WHEN {TRIMMED_TIME} ~ '{TIME_RE}' AND {_day_fits(TRIMMED_TIME)}
+             THEN {TRIMMED_TIME}::timestamptz END AS at,
+        CASE WHEN q_rest = '' AND q <> '' THEN q::numeric
+             WHEN {TRIMMED_QUANTITY} ~ '^[0-9]+$' THEN {TRIMMED_QUANTITY}::numeric END AS qn,
+        CASE WHEN translate(c, '0123456789', '') IN ('', '.') AND c NOT IN ('', '.')
+             THEN c::numeric
+             WHEN {TRIMMED_CHARGE} ~ '^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)$'
+             THEN {TRIMMED_CHARGE}::numeric END AS cn
     FROM n
 ), r AS (
     SELECT v.*, l.id AS line_id, l.customer_id,
         CASE
-            WHEN m !~ '^[+][1-9][0-9]{{6,14}}$' THEN 'msisdn'
+            WHEN l.id IS NULL AND m !~ '^[+][1-9][0-9]{{6,14}}$' THEN 'msisdn'
             WHEN at IS NULL THEN 'date'
             WHEN at < '2000-01-01 00:00:00+00' OR at > %(latest)s THEN 'date_range'
             WHEN k NOT IN ('voice', 'sms', 'mms', 'data') THEN 'kind'
             WHEN d NOT IN ('in', 'out') THEN 'direction'
             WHEN z NOT IN ('domestic', 'eu', 'europe', 'world') THEN 'zone'
-            WHEN qn IS NULL AND q ~ '^-[0-9]+$' THEN 'negative_quantity'
+            WHEN qn IS NULL AND {TRIMMED_QUANTITY} ~ '^-[0-9]+$' THEN 'negative_quantity'
             WHEN qn IS NULL THEN 'quantity'
             WHEN qn > CASE k WHEN 'voice' THEN {MAX_QUANTITY["voice"]}
                              WHEN 'data' THEN {MAX_QUANTITY["data"]}
@@ -109,10 +152,10 @@ WITH n AS (
 SELECT file_row, reason,
     CASE WHEN reason IS NOT NULL THEN nullif(left(CASE reason
         WHEN 'msisdn' THEN m WHEN 'unknown_number' THEN m
-        WHEN 'date' THEN ts_raw WHEN 'date_range' THEN ts_raw
+        WHEN 'date' THEN s WHEN 'date_range' THEN s
         WHEN 'kind' THEN k WHEN 'direction' THEN d WHEN 'zone' THEN z
-        WHEN 'charge' THEN c_raw WHEN 'negative_charge' THEN c_raw
-        ELSE q END, 200), '') END,
+        WHEN 'charge' THEN c WHEN 'negative_charge' THEN c
+        ELSE {TRIMMED_QUANTITY} END, 200), '') END,
     line_id, customer_id, at, k, d, z,
     CASE WHEN reason IS NULL THEN qn END,
     CASE WHEN reason IS NULL THEN cn END
