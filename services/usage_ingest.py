@@ -276,7 +276,7 @@ def _insert_events(session: Session, file_id: int, rows) -> None:
                 e.direction,
                 e.zone,
                 e.quantity,
-                str(e.charge),
+                int(e.charge * 100),  # grosze: see models.base.GroszeOnSQLite
                 file_id,
                 e.row,
             )
@@ -322,7 +322,7 @@ def _upsert_daily(session: Session, rows) -> None:
         "(line_id, day, kind, zone, direction, customer_id, quantity, events, charge) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" + DAILY_CONFLICT,
         [
-            (k[0], k[1].isoformat(), k[2], k[3], k[4], v[0], v[1], v[2], str(v[3]))
+            (k[0], k[1].isoformat(), k[2], k[3], k[4], v[0], v[1], v[2], int(v[3] * 100))
             for k, v in sums.items()
         ],
     )
