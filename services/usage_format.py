@@ -208,6 +208,7 @@ def _reject(
 
 _local_days: dict[int, date] = {}
 _valid_msisdns: set[str] = set()
+_charges: dict[str, Decimal | str] = {}  # a charge field -> its amount or a reason code
 
 
 def warsaw_day(when: datetime) -> date:
@@ -219,6 +220,25 @@ def warsaw_day(when: datetime) -> date:
             _local_days.clear()
         day = _local_days[key] = when.astimezone(WARSAW).date()
     return day
+
+
+def _parse_charge(charge: str) -> Decimal | str:
+    """The amount of a charge field, or the code of the reason it is not one."""
+    try:
+        price = Decimal(charge)
+    except InvalidOperation:
+        return "charge"
+    dot = charge.find(".")
+    if (
+        not price.is_finite()
+        or abs(price) >= MAX_CHARGE
+        or (dot >= 0 and len(charge.rstrip()) - dot > 3 and price != round(price, 2))
+        or "e" in charge.lower()
+    ):
+        return "charge"
+    if price < 0:
+        return "negative_charge"
+    return price
 
 
 def parse_row(
@@ -277,20 +297,13 @@ def parse_row(
         return _reject(header, number, fields, "quantity_range", quantity)
     if header.delimiter == ";":
         charge = charge.replace(",", ".")
-    try:
-        price = Decimal(charge)
-    except InvalidOperation:
-        return _reject(header, number, fields, "charge", charge)
-    dot = charge.find(".")
-    if (
-        not price.is_finite()
-        or abs(price) >= MAX_CHARGE
-        or (dot >= 0 and len(charge.rstrip()) - dot > 3 and price != round(price, 2))
-        or "e" in charge.lower()
-    ):
-        return _reject(header, number, fields, "charge", charge)
-    if price < 0:
-        return _reject(header, number, fields, "negative_charge", charge)
+    price = _charges.get(charge)
+    if price is None:
+        if len(_charges) > 100_000:
+            _charges.clear()
+        price = _charges[charge] = _parse_charge(charge)
+    if type(price) is str:
+        return _reject(header, number, fields, price, charge)
     return Event(number, msisdn, when, warsaw_day(when), kind, direction, zone, amount, price)
 
 

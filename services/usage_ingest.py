@@ -180,17 +180,7 @@ def apply_chunk(
     longer ``parsed.start`` (another copy of the job got there first: nothing is written).
 
     Stores at most ``store_rejections`` of the chunk's rejected rows (all are counted)."""
-    moved = session.execute(
-        update(UsageFile)
-        .where(
-            UsageFile.id == file_id,
-            UsageFile.rows_done == parsed.start,
-            UsageFile.state == FileState.loading,
-        )
-        .values(rows_done=parsed.end, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    if moved.rowcount != 1:
+    if not move_resume_point(session, file_id, parsed.start, parsed.end):
         return None
     known = lines.resolve(session, {e.msisdn for e in parsed.events})
     rejections = list(parsed.rejections)
@@ -207,16 +197,36 @@ def apply_chunk(
     if rejections:
         rejections.sort(key=lambda r: r.row)
         _insert_rejections(session, file_id, rejections[: max(0, store_rejections)])
+    record_counts(session, file_id, len(rows), len(rejections))
+    return Applied(len(rows), len(rejections))
+
+
+def move_resume_point(session: Session, file_id: int, start: int, end: int) -> bool:
+    """Compare-and-set of the file's resume point from ``start`` to ``end``; False when another
+    load moved it first (or the file is no longer loading)."""
+    moved = session.execute(
+        update(UsageFile)
+        .where(
+            UsageFile.id == file_id,
+            UsageFile.rows_done == start,
+            UsageFile.state == FileState.loading,
+        )
+        .values(rows_done=end, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return moved.rowcount == 1
+
+
+def record_counts(session: Session, file_id: int, loaded: int, rejected: int) -> None:
     session.execute(
         update(UsageFile)
         .where(UsageFile.id == file_id)
         .values(
-            rows_loaded=UsageFile.rows_loaded + len(rows),
-            rows_rejected=UsageFile.rows_rejected + len(rejections),
+            rows_loaded=UsageFile.rows_loaded + loaded,
+            rows_rejected=UsageFile.rows_rejected + rejected,
         )
         .execution_options(synchronize_session=False)
     )
-    return Applied(len(rows), len(rejections))
 
 
 def _raw_event(e: Event) -> str:
@@ -266,7 +276,7 @@ def _insert_events(session: Session, file_id: int, rows) -> None:
                 e.direction,
                 e.zone,
                 e.quantity,
-                str(e.charge),
+                int(e.charge * 100),  # grosze: see models.base.GroszeOnSQLite
                 file_id,
                 e.row,
             )
@@ -312,7 +322,7 @@ def _upsert_daily(session: Session, rows) -> None:
         "(line_id, day, kind, zone, direction, customer_id, quantity, events, charge) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" + DAILY_CONFLICT,
         [
-            (k[0], k[1].isoformat(), k[2], k[3], k[4], v[0], v[1], v[2], str(v[3]))
+            (k[0], k[1].isoformat(), k[2], k[3], k[4], v[0], v[1], v[2], int(v[3] * 100))
             for k, v in sums.items()
         ],
     )

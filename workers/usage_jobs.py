@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
+from typing import TypeVar
 
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 from models import UsageFile
-from services import usage_files, usage_ingest
-from services.usage_format import FileRefused
+from services import usage_files, usage_ingest, usage_ingest_pg
+from services.usage_format import FileRefused, latest_allowed
 from workers.context import runtime, unit_of_work
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 CHUNK_ROWS = {"postgresql": 20_000, "sqlite": 10_000}
 
 
@@ -48,24 +50,11 @@ def load_usage_file(file_id: int) -> str:
                 usage_files.set_total(s, file_id, usage_ingest.count_rows(path))
         dialect = rt.db.engine.dialect.name
         size = chunk_rows(dialect)
-        lines = usage_ingest.LineDirectory()
-        partitions: set = set()
-        for parsed in _parsed_ahead(path, start, size):
-            if dialect == "postgresql" and parsed.months - partitions:
-                with unit_of_work() as s:
-                    usage_ingest.ensure_partitions(s, parsed.months, partitions)
-            with unit_of_work() as s:
-                applied = usage_ingest.apply_chunk(
-                    s,
-                    file_id,
-                    parsed,
-                    lines,
-                    store_rejections=usage_ingest.MAX_STORED_REJECTIONS - rejected,
-                )
-            if applied is None:
-                log.info("usage file %s: another load is ahead of this one; stopping", file_id)
+        if dialect == "postgresql":
+            if _load_in_sql(file_id, path, start, size, rejected) is None:
                 return "overtaken"
-            rejected += applied.rejected
+        elif _load_in_python(file_id, path, start, size, rejected) is None:
+            return "overtaken"
     except FileRefused as exc:
         _fail(file_id, {"code": exc.code, "params": exc.params})
         return "failed"
@@ -74,15 +63,61 @@ def load_usage_file(file_id: int) -> str:
     return "loaded"
 
 
-def _parsed_ahead(path, start: int, size: int) -> Iterator[usage_ingest.Parsed]:
-    """The file's chunks, parsed one chunk ahead in a thread: reading and parsing (Python) run
-    while the database applies the previous chunk (the thread runs while this one waits on the
-    server). Only the thread touches the file."""
+def _load_in_python(file_id: int, path, start: int, size: int, rejected: int) -> bool | None:
+    """Parse each chunk in Python and apply it (SQLite). None when overtaken."""
+    lines = usage_ingest.LineDirectory()
+    for parsed in _ahead(path, start, size, usage_ingest.parse_chunk):
+        with unit_of_work() as s:
+            applied = usage_ingest.apply_chunk(
+                s,
+                file_id,
+                parsed,
+                lines,
+                store_rejections=usage_ingest.MAX_STORED_REJECTIONS - rejected,
+            )
+        if applied is None:
+            log.info("usage file %s: another load is ahead of this one; stopping", file_id)
+            return None
+        rejected += applied.rejected
+    return True
+
+
+def _load_in_sql(file_id: int, path, start: int, size: int, rejected: int) -> bool | None:
+    """Copy each chunk to PostgreSQL, which checks and applies it. None when overtaken."""
+    partitions: set = set()
+    latest = latest_allowed()
+    for staged in _ahead(path, start, size, usage_ingest_pg.stage_chunk):
+        while True:
+            try:
+                with unit_of_work() as s:
+                    applied = usage_ingest_pg.apply_staged(
+                        s,
+                        file_id,
+                        staged,
+                        latest,
+                        partitions,
+                        store_rejections=usage_ingest.MAX_STORED_REJECTIONS - rejected,
+                    )
+                break
+            except usage_ingest_pg.PartitionsMissing as missing:
+                with unit_of_work() as s:
+                    usage_ingest.ensure_partitions(s, missing.months, partitions)
+        if applied is None:
+            log.info("usage file %s: another load is ahead of this one; stopping", file_id)
+            return None
+        rejected += applied.rejected
+    return True
+
+
+def _ahead(path, start: int, size: int, prepare: Callable[[usage_ingest.Chunk], T]) -> Iterator[T]:
+    """The file's chunks, each passed through ``prepare`` one chunk ahead in a thread: reading
+    and parsing (Python) run while the database applies the previous chunk (the thread runs
+    while this one waits on the server). Only the thread touches the file."""
     chunks = usage_ingest.read_chunks(path, start, size)
 
-    def next_parsed() -> usage_ingest.Parsed | None:
+    def next_parsed() -> T | None:
         chunk = next(chunks, None)
-        return usage_ingest.parse_chunk(chunk) if chunk is not None else None
+        return prepare(chunk) if chunk is not None else None
 
     with ThreadPoolExecutor(1, thread_name_prefix="usage-parse") as pool:
         ahead = pool.submit(next_parsed)
