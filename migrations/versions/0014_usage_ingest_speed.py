@@ -5,7 +5,7 @@ query: reports read ``usage_daily``. On SQLite the usage charges become whole gr
 ``models.base.GroszeOnSQLite``), so sums are exact; PostgreSQL keeps numeric(12, 2).
 
 Revision ID: 0014
-Revises: 0009
+Revises: 0012
 Create Date: 2026-12-06 08:10:00
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = '0014'
-down_revision: str | Sequence[str] | None = '0009'
+down_revision: str | Sequence[str] | None = '0012'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
