@@ -130,7 +130,9 @@ def _bill_demo(rt) -> None:
             customer_ids = billing.billable_customers(s, period)
         for customer_id in customer_ids:
             with rt.db.session_scope() as s:
-                issued += bill_demo_period(s, customer_id, period) is not None
+                issued += (
+                    bill_demo_period(s, customer_id, period, rt.settings.operator_party) is not None
+                )
     click.echo(f"Invoices: {issued} issued in {time.monotonic() - started:.0f} s.")
 
 

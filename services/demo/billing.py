@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from sqlalchemy.orm import Session
 
 from core import aftercommit
+from core.settings import OperatorParty
 from models import Customer
 from services import billing
 from services.billing_period import Period
@@ -26,12 +27,16 @@ def demo_periods(today: date) -> list[Period]:
     return [Period.of(start) for start, end in demo_months(today) if end < first_this]
 
 
-def bill_demo_period(session: Session, customer_id: int, period: Period) -> str | None:
+def bill_demo_period(
+    session: Session, customer_id: int, period: Period, seller: OperatorParty | None = None
+) -> str | None:
     """Issue the customer's invoice for ``period``; its number, or None with nothing to bill."""
     customer = session.get(Customer, customer_id)
     run = billing.request_run(session, customer, period, "demo")
     if billing.claim(session, run.id):
-        invoice = billing.execute(session, run, issue_date=period.end + timedelta(days=1))
+        invoice = billing.execute(
+            session, run, issue_date=period.end + timedelta(days=1), seller=seller
+        )
     else:  # billed before
         invoice = billing.existing_invoice(session, customer_id, period)
     aftercommit.discard(session)
