@@ -17,7 +17,7 @@ from tests.services.test_billing import run_for
 
 
 def _world(db):
-    customer, _t, (mine, other, spare) = billing_customer(db, 3, fee="40.00")
+    customer, _t, (mine, other, _spare) = billing_customer(db, 3, fee="40.00")
     me = make_employee(db, customer)
     colleague = make_employee(db, customer)
     mine.employee_id, other.employee_id = me.id, colleague.id
@@ -30,7 +30,7 @@ def _world(db):
 
 
 def test_the_employee_sees_only_the_charges_of_own_lines(client, db):
-    customer, user, nov, mine, other = _world(db)
+    _customer, user, nov, mine, other = _world(db)
     login_portal(client, user.email, PASSWORD)
     page = client.get("/invoices/mine/").get_data(as_text=True)
     assert nov.number in page and mine.msisdn in page
