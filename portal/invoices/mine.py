@@ -1,20 +1,23 @@
 """An employee's charges (/invoices/mine/): per issued invoice of the company, the charges of
 the employee's own lines (fees, usage, one-offs, corrections) and their sum — nothing else of
-the invoice. Employees only: anyone else, an invoice of another customer, or one without a
-charge of the employee's lines is 404.
+the invoice. For employees: an invoice of another customer, or one without a charge of the
+employee's lines, is 404. A company-wide administrator or viewer who opens an address here is
+sent to the company's invoice pages (the invoice itself if it is theirs, else 404); anyone
+else gets 404.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from core.web import db
 from models import Invoice, InvoiceLine, InvoiceState, Line, PortalRole
 from portal import scope as tenant
+from portal.invoices.views import invoice_or_404
 from services.fleet_query import scope_conditions
 
 bp = Blueprint("my_charges", __name__, url_prefix="/invoices/mine")
@@ -25,8 +28,17 @@ ZERO = Decimal("0")
 @bp.before_request
 @login_required
 def _employees_only():
-    if current_user.role != PortalRole.employee:
+    if current_user.role == PortalRole.employee:
+        return None
+    if current_user.role not in (PortalRole.fleet_admin, PortalRole.viewer):
         abort(404)
+    if current_user.scope_unit_id is not None:
+        abort(404)  # invoices are company documents
+    invoice_id = (request.view_args or {}).get("invoice_id")
+    if invoice_id is None:
+        return redirect(url_for("invoices.index"))
+    invoice_or_404(invoice_id)
+    return redirect(url_for("invoices.detail", invoice_id=invoice_id))
 
 
 def _my_line_ids():

@@ -65,6 +65,9 @@ def test_other_invoices_and_other_roles_are_404(app, client, db):
     admin_client = app.test_client()
     admin = make_portal_user(db, customer)
     login_portal(admin_client, admin.email, PASSWORD)
-    assert admin_client.get("/invoices/mine/").status_code == 404
-    assert admin_client.get(f"/invoices/mine/{nov.id}").status_code == 404
+    # Company-wide readers are sent to the company's pages; the foreign invoice stays 404.
+    assert admin_client.get("/invoices/mine/").headers["Location"].endswith("/invoices/")
+    r = admin_client.get(f"/invoices/mine/{nov.id}")
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/invoices/{nov.id}")
+    assert admin_client.get(f"/invoices/mine/{foreign.id}").status_code == 404
     assert admin_client.get(f"/invoices/{nov.id}").status_code == 200
