@@ -29,6 +29,7 @@ def create_app(rt: Runtime | None = None) -> Flask:
     init_login(app, StaffUser, "s", "auth.login")
 
     from admin_console.auth.views import bp as auth_bp
+    from admin_console.billing.invoices import bp as console_invoices_bp
     from admin_console.billing.views import bp as billing_bp
     from admin_console.catalog.views import bp as catalog_bp
     from admin_console.contracts.views import bp as contracts_bp
@@ -57,6 +58,7 @@ def create_app(rt: Runtime | None = None) -> Flask:
         stock_bp,
         usage_bp,
         billing_bp,
+        console_invoices_bp,
     ):
         app.register_blueprint(bp)
     # Machine-to-machine: token instead of a staff session, so no CSRF token either.

@@ -6,7 +6,12 @@
 It builds its own data in a private schema (PostgreSQL) or a temporary file (SQLite), drops
 it at the end, and prints the figures: 50,000 lines in 500 departments with cost centres,
 five tariffs at contract prices, a tenth of the lines activated mid-month, one in twenty
-suspended for ten days (history in the audit trail), 1,000 handsets shipped in the month.
+suspended for ten days (history in the audit trail), 1,000 handsets shipped in the month,
+and three months of usage (September to November) written straight into ``usage_daily`` —
+the per-line daily totals the rating reads; no events or files — about ten rows per line
+and month: voice on four days, SMS on two, data on four, and one line in twenty roaming
+(EU and world) on two days, so that most lines exceed the smaller tariffs' allowances.
+The figures are wall and CPU time of this process (the machine may be shared).
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ from models import (
     RunStatus,
     TariffPlan,
 )
-from services import billing
+from services import billing, invoices
 from services.billing_charges import charges_for
 from services.billing_period import WARSAW, Period
 from services.einvoice import documents
@@ -96,8 +101,19 @@ def build(session, lines: int, rng: random.Random) -> int:
     for unit in units:
         unit.path = f"/{unit.id}/"
     tariffs = []
+    allowances = ((100, 50, 2048), (300, 100, 5120), (600, None, 10240), (None, None, 30720))
     for i, fee in enumerate(("29.99", "49.99", "69.99", "99.99", "149.99")):
-        tariffs.append(TariffPlan(code=f"BIZ-{i}", name=f"Biznes {i}", monthly_fee=Decimal(fee)))
+        minutes, sms, data = allowances[i] if i < len(allowances) else (None, None, None)
+        tariffs.append(
+            TariffPlan(
+                code=f"BIZ-{i}",
+                name=f"Biznes {i}",
+                monthly_fee=Decimal(fee),
+                included_minutes=minutes,
+                included_sms=sms,
+                included_data_mb=data,
+            )
+        )
     session.add_all(tariffs)
     session.flush()
     rows = []
@@ -176,7 +192,58 @@ def build(session, lines: int, rng: random.Random) -> int:
         ],
     )
     session.flush()
-    return customer.id
+    usage_rows = write_usage(session, customer.id, line_ids, rng)
+    return customer.id, usage_rows
+
+
+USAGE_MONTHS = (Period.month(2026, 9), Period.month(2026, 10), PERIOD)
+
+
+def write_usage(session, customer_id: int, line_ids: list[int], rng: random.Random) -> int:
+    """Three months of per-line daily totals, inserted directly (COPY on PostgreSQL)."""
+    rows = []
+    for line_id in line_ids:
+        roams = line_id % 20 == 0
+        for month in USAGE_MONTHS:
+            cells = {}
+            for kind, days, low, high in (
+                ("voice", 4, 600, 6000),
+                ("sms", 2, 1, 40),
+                ("data", 4, 100_000_000, 900_000_000),
+            ):
+                for day in rng.sample(range(month.days), days):
+                    cells[(day, kind, "domestic")] = rng.randint(low, high)
+            if roams:
+                for day in rng.sample(range(month.days), 2):
+                    cells[(day, "voice", "world")] = rng.randint(60, 1200)
+                    cells[(day, "data", "eu")] = rng.randint(10_000_000, 300_000_000)
+            for (day, kind, zone), quantity in cells.items():
+                rows.append(
+                    (
+                        line_id,
+                        month.start + timedelta(days=day),
+                        kind,
+                        zone,
+                        "out",
+                        customer_id,
+                        quantity,
+                        1,
+                        "0.00",
+                    )
+                )
+    columns = "line_id, day, kind, zone, direction, customer_id, quantity, events, charge"
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        raw = conn.connection.dbapi_connection
+        with raw.cursor() as cur, cur.copy(f"COPY usage_daily ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    else:
+        conn.exec_driver_sql(
+            f"INSERT INTO usage_daily ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+            [(*r[:1], r[1].isoformat(), *r[2:]) for r in rows],
+        )
+    return len(rows)
 
 
 class _NoQueue:
@@ -195,14 +262,17 @@ def main(argv=None) -> None:
         db = Database(url)
         session = db.new_session()
         session.info["runtime"] = _NoQueue()
-        customer_id = build(session, args.lines, random.Random(7))
+        t = time.perf_counter()
+        customer_id, usage_rows = build(session, args.lines, random.Random(7))
         session.commit()
+        built = time.perf_counter() - t
         figures = {}
         t = time.perf_counter()
         charges = charges_for(session, customer_id, PERIOD)
         figures["charges"] = (time.perf_counter() - t, len(charges))
         session.rollback()
         t = time.perf_counter()
+        cpu = time.process_time()
         run = BillingRun(
             customer_id=customer_id, period_start=PERIOD.start, status=RunStatus.running
         )
@@ -211,19 +281,27 @@ def main(argv=None) -> None:
         invoice = billing.execute(session, run, issue_date=date(2026, 12, 1))
         session.commit()
         figures["run"] = time.perf_counter() - t
+        figures["run_cpu"] = time.process_time() - cpu
         for kind in ("fa3", "ubl", "csv", "xlsx", "pdf", "pdf"):
             t = time.perf_counter()
+            cpu = time.process_time()
             body = documents.render(session, invoice, kind)
-            figures[kind] = (time.perf_counter() - t, len(body))
+            figures[kind] = (time.perf_counter() - t, len(body), time.process_time() - cpu)
         engine = "PostgreSQL" if "postgresql" in url else "SQLite"
         print(f"{engine}, {args.lines} lines, {figures['charges'][1]} charges")
+        print(f"  data built in {built:.0f} s: {usage_rows:,} usage_daily rows (3 months)")
         print(f"  charges for the month: {figures['charges'][0]:.2f} s")
         lines_made = figures["charges"][1]
-        print(f"  whole run ({lines_made} invoice lines, issue, commit): {figures['run']:.2f} s")
+        print(
+            f"  whole run ({lines_made} invoice lines, issue, commit): {figures['run']:.2f} s"
+            f" (CPU {figures['run_cpu']:.2f} s)"
+        )
+        usage_lines = sum(1 for li in invoices.lines_of(session, invoice) if li.category == "usage")
+        print(f"  usage lines on the invoice: {usage_lines}")
         print(f"  gross {invoice.total_gross} PLN, number {invoice.number}")
         for kind in ("fa3", "ubl", "csv", "xlsx", "pdf"):
-            seconds, size = figures[kind]
-            print(f"  {kind}: {size / 1024:.1f} kB in {seconds:.2f} s")
+            seconds, size, cpu_s = figures[kind]
+            print(f"  {kind}: {size / 1024:.1f} kB in {seconds:.2f} s (CPU {cpu_s:.2f} s)")
         session.close()
         db.engine.dispose()
     finally:

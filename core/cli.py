@@ -114,6 +114,26 @@ def demo_load(if_empty: bool, no_usage: bool) -> None:
     click.echo(report)
     if empty and not no_usage:
         _load_demo_usage(rt)
+        _bill_demo(rt)
+
+
+def _bill_demo(rt) -> None:
+    """Bill the full months of demo usage in this process, one transaction per invoice."""
+    from services import billing
+    from services.demo.billing import bill_demo_period, demo_periods
+    from services.usage import local_today
+
+    started = time.monotonic()
+    issued = 0
+    for period in demo_periods(local_today()):
+        with rt.db.session_scope() as s:
+            customer_ids = billing.billable_customers(s, period)
+        for customer_id in customer_ids:
+            with rt.db.session_scope() as s:
+                issued += (
+                    bill_demo_period(s, customer_id, period, rt.settings.operator_party) is not None
+                )
+    click.echo(f"Invoices: {issued} issued in {time.monotonic() - started:.0f} s.")
 
 
 def _load_demo_usage(rt) -> None:

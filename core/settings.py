@@ -23,15 +23,20 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class OperatorParty:
-    """The operator as a party to contracts: printed on the contract documents."""
+    """The operator as a party to contracts and the seller on invoices: printed on the
+    contract documents, snapshotted on every invoice when it is issued. The defaults describe
+    the demo operator; a real one sets OPERATOR_* (NIP and IBAN at least)."""
 
     name: str = "Asystent Mobile sp. z o.o."
-    street: str | None = None
-    postal_code: str | None = None
+    street: str | None = "ul. Operatorska 1"
+    postal_code: str | None = "00-001"
     city: str | None = "Warszawa"
-    nip: str | None = None
+    nip: str | None = "5260250995"
     regon: str | None = None
     krs: str | None = None
+    email: str | None = "faktury@asystent.example"
+    # The account customers pay invoices to: an IBAN, compact (PL + 26 digits for a Polish one).
+    iban: str | None = "PL61109010140000071219812874"
 
 
 @dataclass(frozen=True)
@@ -144,7 +149,8 @@ def _public_url(env: dict) -> str | None:
 
 def _operator_party(env: dict) -> OperatorParty:
     """OPERATOR_NAME, OPERATOR_STREET, OPERATOR_POSTAL_CODE, OPERATOR_CITY, OPERATOR_NIP,
-    OPERATOR_REGON, OPERATOR_KRS; the identifiers are checked (digits, check digits)."""
+    OPERATOR_REGON, OPERATOR_KRS, OPERATOR_EMAIL, OPERATOR_IBAN; the identifiers are checked
+    (digits, check digits, the IBAN's checksum)."""
     from stdnum.pl import nip as stdnip
     from stdnum.pl import regon as stdregon
 
@@ -165,19 +171,32 @@ def _operator_party(env: dict) -> OperatorParty:
             raise ConfigError(f"{name} is not a valid {what}: {raw!r}.")
         return compact
 
-    postal_code = text("OPERATOR_POSTAL_CODE", None, 6)
+    postal_code = text("OPERATOR_POSTAL_CODE", default.postal_code, 6)
     if postal_code is not None and not (
         len(postal_code) == 6
         and postal_code[2] == "-"
         and (postal_code[:2] + postal_code[3:]).isdigit()
     ):
         raise ConfigError(f"OPERATOR_POSTAL_CODE must look like 00-950, not {postal_code!r}.")
+    email = text("OPERATOR_EMAIL", default.email, 254)
+    if email is not None and (email.count("@") != 1 or " " in email or "." not in email[1:]):
+        raise ConfigError(f"OPERATOR_EMAIL is not an e-mail address: {email!r}.")
+    iban = (env.get("OPERATOR_IBAN") or "").strip()
+    if iban:
+        from stdnum import iban as stdiban
+
+        compact = stdiban.compact(iban)
+        if not stdiban.is_valid(compact):
+            raise ConfigError(f"OPERATOR_IBAN is not a valid IBAN: {iban!r}.")
+        iban = compact
     return OperatorParty(
+        email=email,
+        iban=iban or default.iban,
         name=text("OPERATOR_NAME", default.name),
         street=text("OPERATOR_STREET", default.street),
         postal_code=postal_code,
         city=text("OPERATOR_CITY", default.city, 100),
-        nip=number("OPERATOR_NIP", stdnip.is_valid, "NIP"),
+        nip=number("OPERATOR_NIP", stdnip.is_valid, "NIP") or default.nip,
         regon=number("OPERATOR_REGON", stdregon.is_valid, "REGON"),
         krs=number(
             "OPERATOR_KRS", lambda v: len(v) == 10 and v.isdigit(), "KRS number (10 digits)"

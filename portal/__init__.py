@@ -21,6 +21,7 @@ def create_app(rt: Runtime | None = None) -> Flask:
     from portal.files.views import bp as files_bp
     from portal.fleet.io_views import bp as fleet_io_bp
     from portal.fleet.views import bp as fleet_bp
+    from portal.invoices.mine import bp as my_charges_bp
     from portal.invoices.views import bp as invoices_bp
     from portal.offer.views import bp as offer_bp
     from portal.orders.views import bp as orders_bp
@@ -48,6 +49,7 @@ def create_app(rt: Runtime | None = None) -> Flask:
         selfadmin_bp,
         invoices_bp,
         reports_bp,
+        my_charges_bp,
     ):
         app.register_blueprint(bp)
     app.add_url_rule("/", "index", view_func=app.view_functions["dashboard.index"])

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from core import aftercommit
 from core.i18n import _l
+from core.settings import OperatorParty
 from models import (
     BillingRun,
     Customer,
@@ -153,8 +154,14 @@ def existing_invoice(session: Session, customer_id: int, period: Period) -> Invo
     )
 
 
-def execute(session: Session, run: BillingRun, issue_date: date | None = None) -> Invoice | None:
-    """Issue the run's invoice (None: nothing to bill). Safe to repeat."""
+def execute(
+    session: Session,
+    run: BillingRun,
+    issue_date: date | None = None,
+    seller: OperatorParty | None = None,
+) -> Invoice | None:
+    """Issue the run's invoice (None: nothing to bill). Safe to repeat. ``seller``: the
+    operator as configured (``Settings.operator_party``)."""
     period = Period.of(run.period_start)
     invoice = existing_invoice(session, run.customer_id, period)
     if invoice is None:
@@ -171,6 +178,7 @@ def execute(session: Session, run: BillingRun, issue_date: date | None = None) -
                 period.start,
                 period.end,
                 contract_version_id=version.id if version else None,
+                seller=seller,
             )
             invoices.add_lines(session, draft, charges)
             invoice = invoices.issue(session, Actor.system("billing"), draft, issue_date)

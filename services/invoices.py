@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.i18n import _l
+from core.settings import OperatorParty
 from models import (
     Customer,
     Invoice,
@@ -33,18 +34,21 @@ from services.audit import Actor
 SERIES = {InvoiceKind.invoice: "FV", InvoiceKind.correction: "FK"}
 PAYMENT_DAYS = 14
 
-# The operator as seller. Snapshotted on every invoice when it is issued, so a later change
-# of address never alters an issued document.
-DEFAULT_SELLER = {
-    "name": "Asystent Mobile sp. z o.o.",
-    "nip": "5260250995",
-    "street": "ul. Operatorska 1",
-    "postal_code": "00-001",
-    "city": "Warszawa",
-    "country": "PL",
-    "email": "faktury@asystent.example",
-    "bank_account": "PL61109010140000071219812874",
-}
+
+def seller_snapshot(party: OperatorParty) -> dict:
+    """The operator as seller (``core.settings.OperatorParty``, from OPERATOR_*), as an
+    invoice keeps it: snapshotted when the draft is made, so a later change of address or
+    account never alters an issued document."""
+    return {
+        "name": party.name,
+        "nip": party.nip,
+        "street": party.street,
+        "postal_code": party.postal_code,
+        "city": party.city,
+        "country": "PL",
+        "email": party.email,
+        "bank_account": party.iban,
+    }
 
 
 @dataclass
@@ -126,7 +130,9 @@ def new_draft(
     kind: InvoiceKind = InvoiceKind.invoice,
     contract_version_id: int | None = None,
     corrects_id: int | None = None,
+    seller: OperatorParty | None = None,
 ) -> Invoice:
+    """A draft; ``seller`` is the operator as configured (the defaults when None)."""
     invoice = Invoice(
         corrects_id=corrects_id,
         customer_id=customer.id,
@@ -138,7 +144,7 @@ def new_draft(
         period_end=period_end,
         contract_version_id=contract_version_id,
         buyer=buyer_snapshot(customer),
-        seller=dict(DEFAULT_SELLER),
+        seller=seller_snapshot(seller or OperatorParty()),
     )
     session.add(invoice)
     session.flush()
@@ -262,8 +268,10 @@ def correct(
     reason: str,
     differences: list[ChargeLine],
     issue_date: date | None = None,
+    seller: OperatorParty | None = None,
 ) -> Invoice:
-    """Issue a correction of ``original`` whose lines carry the differences (negative: credit)."""
+    """Issue a correction of ``original`` whose lines carry the differences (negative: credit).
+    The seller is ``seller`` as configured now, or the original's when None."""
     if original.state != InvoiceState.issued:
         raise ServiceError(_l("Only an issued invoice can be corrected."))
     reason = (reason or "").strip()
@@ -280,9 +288,12 @@ def correct(
         kind=InvoiceKind.correction,
         contract_version_id=original.contract_version_id,
         corrects_id=original.id,
+        seller=seller,
     )
     draft.correction_reason = reason[:500]
     draft.buyer = dict(original.buyer)
+    if seller is None:
+        draft.seller = dict(original.seller)
     add_lines(session, draft, differences)
     return issue(session, actor, draft, issue_date)
 

@@ -33,7 +33,9 @@ def run_billing(run_id: int) -> str:
             return "skipped"
     try:
         with unit_of_work() as s:
-            invoice = billing.execute(s, s.get(BillingRun, run_id))
+            invoice = billing.execute(
+                s, s.get(BillingRun, run_id), seller=runtime().settings.operator_party
+            )
             number = invoice.number if invoice else None
     except Exception as exc:
         log.exception("billing run %s failed", run_id)

@@ -36,12 +36,14 @@ KIND_LABELS = {
     work.CHECK: _l("Import check"),
     work.APPLY: _l("Fleet import"),
     "report_export": _l("Report"),
+    "invoice_zip": _l("Invoice documents (ZIP)"),
 }
 KIND_ICONS = {
     work.EXPORT: "bi-file-earmark-spreadsheet",
     work.CHECK: "bi-clipboard-check",
     work.APPLY: "bi-upload",
     "report_export": "bi-bar-chart",
+    "invoice_zip": "bi-file-earmark-zip",
 }
 # Pages of their own for finished tasks of some kinds (the rest show the task page).
 RESULT_PAGES = {work.CHECK: "fleet_io.import_preview"}

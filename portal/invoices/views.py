@@ -10,20 +10,36 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import Blueprint, abort, make_response, render_template, request
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
-from core.web import db
+from core.web import commit, db
 from models import Invoice, InvoiceState, PortalRole
 from models.base import utcnow
-from services import invoice_reports, payments
+from services import ServiceError, invoice_reports, payments
 from services.billing_period import Period, local_date
-from services.einvoice import documents
+from services.einvoice import archive, documents
 from services.einvoice import lines as doclines
 from services.einvoice.fa3 import InvalidDocument
 
 bp = Blueprint("invoices", __name__, url_prefix="/invoices")
+
+
+class ZipForm(FlaskForm):
+    """Only the CSRF check; the months are read from the request."""
+
 
 PAGE_SIZE = 100
 KINDS = {
@@ -117,7 +133,32 @@ def index():
         period_from=period_from.label if period_from else "",
         period_to=period_to.label if period_to else "",
         states=list(payments.PaymentStatus.__members__),
+        zip_form=ZipForm(),
     )
+
+
+@bp.route("/zip", methods=["POST"])
+def period_zip():
+    """Queue the ZIP of the documents of the months in the form; it appears in My files."""
+    if current_user.scope_unit_id is not None:
+        abort(403)
+    if not ZipForm().validate_on_submit():
+        abort(400)
+    first = _period(request.form.get("from"))
+    last = _period(request.form.get("to")) or first
+    if first is None:
+        flash(_("Choose the months of the invoices."), "danger")
+        return redirect(url_for("invoices.index"))
+    name = f"faktury-{first.label}" + (f"-{last.label}" if last != first else "") + ".zip"
+    try:
+        task = archive.start(db(), current_user, first.start, last.start, name)
+    except ServiceError as exc:
+        flash(exc.text, "danger")
+        return redirect(url_for("invoices.index", **{"from": first.label, "to": last.label}))
+    task_id = task.id
+    commit()
+    flash(_("The ZIP is being prepared. It will also be waiting for you in My files."), "info")
+    return redirect(url_for("files.task", task_id=task_id))
 
 
 @bp.route("/cost-centres")

@@ -27,6 +27,8 @@ from models import (
     TariffPlan,
 )
 from models.base import utcnow
+from services.demo.usage import demo_start
+from services.usage import local_today
 
 TARIFFS = [
     # code, name, fee, minutes, sms, data MB (None = unlimited)
@@ -175,6 +177,13 @@ def load_catalogue(session: Session) -> tuple[dict[str, TariffPlan], list[Produc
             included_minutes=minutes,
             included_sms=sms,
             included_data_mb=data,
+            # Past the data allowance the speed drops (no charge); abroad outside the EU the
+            # demo price list of services.demo.usage.
+            rate_data_domestic_mb=Decimal("0"),
+            rate_data_eu_mb=Decimal("0"),
+            rate_voice_world=Decimal("8.99"),
+            rate_sms_world=Decimal("1.49"),
+            rate_data_world_mb=Decimal("0.49"),
         )
         session.add(t)
         tariffs[code] = t
@@ -258,6 +267,7 @@ def load_fleet(
     main_codes = list(TARIFF_WEIGHTS)
     main_weights = list(TARIFF_WEIGHTS.values())
     now = utcnow()
+    since = demo_start(local_today())  # active through the demo usage months (billed)
     lines: list[dict] = []
 
     def add_line(employee_id, unit, tariff_code, handset):
@@ -299,14 +309,14 @@ def load_fleet(
                         Decimal("600.00"),
                     ]
                 ),
-                "activated_at": now,
+                "activated_at": since,
                 "terminated_at": now if status == LineStatus.terminated else None,
                 "svc_roaming": rng.random() < 0.22,
                 "svc_data": rng.random() < 0.98,
                 "svc_intl_calls": rng.random() < 0.15,
                 "svc_premium_barring": rng.random() < 0.9,
                 "svc_location": rng.random() < 0.05,
-                "created_at": now,
+                "created_at": since,
                 "updated_at": now,
             }
         )

@@ -168,6 +168,13 @@ def demo_months(today: date) -> list[tuple[date, date]]:
     return months
 
 
+def demo_start(today: date) -> datetime:
+    """The moment the demo lines were activated: midnight (Warsaw) of the first demo month, so
+    every demo month of usage can be billed."""
+    first = demo_months(today)[0][0] if demo_months(today) else today.replace(day=1)
+    return datetime.combine(first, time(), WARSAW).astimezone(UTC)
+
+
 def write_demo_files(
     session: Session, folder: Path, today: date, seed: int = 2026, scale: float = 1.0
 ) -> list[Path]:

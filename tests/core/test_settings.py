@@ -70,10 +70,11 @@ def test_public_url_is_checked_and_normalised(tmp_path):
 
 def test_operator_party_defaults_and_environment(tmp_path):
     default = load_settings({"ASYSTENT_INSTANCE": str(tmp_path)}).operator_party
-    assert (default.name, default.city, default.nip) == (
+    assert (default.name, default.city, default.nip, default.iban) == (
         "Asystent Mobile sp. z o.o.",
         "Warszawa",
-        None,
+        "5260250995",
+        "PL61109010140000071219812874",
     )
     party = load_settings(
         {
@@ -85,8 +86,11 @@ def test_operator_party_defaults_and_environment(tmp_path):
             "OPERATOR_NIP": "526-025-02-74",
             "OPERATOR_REGON": "012345675",
             "OPERATOR_KRS": "0000012345",
+            "OPERATOR_IBAN": "pl27 1140 2004 0000 3002 0135 5387",
+            "OPERATOR_EMAIL": "faktury@siec.example",
         }
     ).operator_party
+    assert (party.iban, party.email) == ("PL27114020040000300201355387", "faktury@siec.example")
     assert party.name == "Sieć Komórkowa S.A." and party.street == "ul. Sienna 39"
     assert (party.nip, party.regon, party.krs) == ("5260250274", "012345675", "0000012345")
 
@@ -99,6 +103,9 @@ def test_operator_party_defaults_and_environment(tmp_path):
         ({"OPERATOR_KRS": "12ab"}, "OPERATOR_KRS is not a valid KRS"),
         ({"OPERATOR_POSTAL_CODE": "00121"}, "OPERATOR_POSTAL_CODE must look like"),
         ({"OPERATOR_NAME": "x" * 201}, "OPERATOR_NAME may have at most 200"),
+        ({"OPERATOR_IBAN": "PL27114020040000300201355388"}, "OPERATOR_IBAN is not a valid IBAN"),
+        ({"OPERATOR_IBAN": "12 3456"}, "OPERATOR_IBAN is not a valid IBAN"),
+        ({"OPERATOR_EMAIL": "faktury"}, "OPERATOR_EMAIL is not an e-mail address"),
     ],
 )
 def test_wrong_operator_party_is_one_sentence(tmp_path, env, message):

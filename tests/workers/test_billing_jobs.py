@@ -22,11 +22,11 @@ pytestmark = pytest.mark.worker
 NOV = Period.month(2026, 11)
 
 
-def start_workers(n: int) -> list[subprocess.Popen]:
+def start_workers(n: int, **env: str) -> list[subprocess.Popen]:
     return [
         subprocess.Popen(
             [sys.executable, "-m", "core.cli", "worker", "--burst", "--queues", "billing"],
-            env=os.environ.copy(),
+            env={**os.environ, **env},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -67,3 +67,59 @@ def test_parallel_workers_number_gapless_and_send_to_ksef(rt, committed):
     wait_all(start_workers(2))
     committed.expire_all()
     assert committed.scalar(select(func.count()).select_from(Invoice)) == 16
+
+
+def test_the_seller_is_the_configured_operator_and_stays_on_issued_invoices(rt, committed):
+    from datetime import date
+    from decimal import Decimal
+
+    from core.settings import OperatorParty
+    from services import invoices
+    from services.audit import Actor
+    from services.einvoice import documents
+    from tests.billing_factories import ksef_nip
+    from tests.einvoice_checks import fa3_errors, ubl_errors
+
+    seller_nip = ksef_nip()
+    customer = billing_customer(committed, 2)[0]
+    committed.commit()
+    billing.request_run(committed, customer, NOV, "test")
+    committed.commit()
+    wait_all(
+        start_workers(
+            1,
+            OPERATOR_NAME="Sieć Komórkowa S.A.",
+            OPERATOR_NIP=seller_nip,
+            OPERATOR_IBAN="PL27 1140 2004 0000 3002 0135 5387",
+            OPERATOR_STREET="ul. Sienna 39",
+            OPERATOR_POSTAL_CODE="00-121",
+        )
+    )
+    committed.expire_all()
+    invoice = committed.scalar(select(Invoice))
+    assert invoice.seller["name"] == "Sieć Komórkowa S.A."
+    assert invoice.seller["nip"] == seller_nip
+    assert invoice.seller["bank_account"] == "PL27114020040000300201355387"
+    assert invoice.ksef_status == KsefStatus.accepted and invoice.ksef_number.startswith(seller_nip)
+    fa3 = documents.fa3_xml(committed, invoice)
+    assert fa3_errors(fa3) == [] and b"PL27114020040000300201355387" in fa3
+    assert ubl_errors(documents.ubl_xml(committed, invoice)) == []
+
+    # The operator moves: a correction carries the new address, the invoice keeps the old one.
+    moved = OperatorParty(
+        name="Sieć Komórkowa S.A.", street="ul. Nowa 2", postal_code="00-950", nip=seller_nip
+    )
+    line = invoices.lines_of(committed, invoice)[0]
+    kor = invoices.correct(
+        committed,
+        Actor.system("test"),
+        invoice,
+        "Zwrot abonamentu",
+        invoices.credit_lines(committed, invoice, [line.id]),
+        issue_date=date(2026, 12, 2),
+        seller=moved,
+    )
+    committed.commit()
+    committed.expire_all()
+    assert kor.seller["street"] == "ul. Nowa 2" and kor.total_net == -line.net < Decimal(0)
+    assert committed.get(Invoice, invoice.id).seller["street"] == "ul. Sienna 39"
