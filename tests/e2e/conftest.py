@@ -62,3 +62,11 @@ def page(browser):
     pg.console_errors = errors
     yield pg
     context.close()
+
+
+def click_menu(page, href: str) -> None:
+    """Open a page from the main menu as a user does: through its dropdown when it is in one."""
+    toggle = page.locator(f"nav .dropdown:has(a[href='{href}']) > .dropdown-toggle")
+    if toggle.count():
+        toggle.click()
+    page.click(f"nav a[href='{href}']")

@@ -25,6 +25,7 @@ from services.audit import Actor
 from services.contracts import today
 from services.fleet import FleetScope
 from tests.conftest import WAREHOUSE_TOKEN
+from tests.e2e.conftest import click_menu
 from tests.factories import PASSWORD
 from tests.portal.test_shop import build_shop
 
@@ -86,7 +87,7 @@ def test_sold_out_phone_is_allocated_when_stock_arrives(rt, live_server, page, c
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{live_server}/")
-    page.click("nav a[href='/shop/']")
+    click_menu(page, "/shop/")
     card = page.locator(f"[data-shop-item='{phone_id}']")
     badge = card.locator("[data-queue-position]")
     assert badge.get_attribute("data-queue-position") == "2"

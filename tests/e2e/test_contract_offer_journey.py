@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from models import Contract, ContractState, Customer
 from services.contracts import today
+from tests.e2e.conftest import click_menu
 from tests.factories import PASSWORD, make_staff, valid_nip
 from tests.fleet_factories import make_handset, make_tariff
 from tests.workers.test_provisioning import run_worker
@@ -94,7 +95,7 @@ def test_manager_defines_a_contract_and_the_fleet_admin_sees_its_offer(
     assert link.startswith(live_server + "/welcome/")
 
     # --- a draft contract with individual prices ----------------------------------------------
-    page.click("nav a[href='/admin/contracts/']")  # the console's main menu
+    click_menu(page, "/admin/contracts/")  # the console's main menu
     page.click("main a[href$='/admin/contracts/new']")
     page.fill("input[name=customer]", customer_number)
     page.fill("input[name=valid_to]", (today() + timedelta(days=730)).isoformat())
@@ -160,7 +161,7 @@ def test_manager_defines_a_contract_and_the_fleet_admin_sees_its_offer(
     fleet.fill("input[name=password]", NEW_PASSWORD)
     fleet.click("button[type=submit]")
     fleet.wait_for_url(f"{live_server}/")
-    fleet.click("nav a[href='/offer/']")
+    click_menu(fleet, "/offer/")
     fleet.wait_for_url(f"{live_server}/offer/")
 
     shown = set(

@@ -18,6 +18,7 @@ from openpyxl import load_workbook
 from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
+from tests.e2e.conftest import click_menu
 from tests.e2e.test_backorder_journey import start_worker, stop_worker
 from tests.factories import PASSWORD, make_customer, make_portal_user, make_unit
 from tests.fleet_factories import make_employee, make_line, make_tariff
@@ -91,7 +92,7 @@ def test_search_bulk_move_and_export(rt, fleet_server, page, committed):
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(f"{live_server}/")
-    page.click("nav a[href='/fleet/']")
+    click_menu(page, "/fleet/")
     page.wait_for_url(f"{live_server}/fleet/")
     rows = page.locator("#fleet-results tbody tr")
     assert rows.count() == 5

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from models import OutgoingMail, SelfServiceRequest, SelfServiceState
 from services import policies, selfservice
 from services.audit import Actor
+from tests.e2e.conftest import click_menu
 from tests.e2e.test_backorder_journey import start_worker, stop_worker
 from tests.factories import PASSWORD
 from tests.selfservice_factories import make_company
@@ -57,7 +58,7 @@ def test_employee_roaming_journey_with_refusal_and_approval(
 
     # --- the employee plans a trip within the policy -------------------------------------
     _login(page, live_server, employee_email, f"my/lines/{line_id}")  # their home
-    page.click("nav a[href='/my/']")
+    click_menu(page, "/my/")
     page.wait_for_url(line_url)
     _ask_roaming(page, "europe", today, today + timedelta(days=2))
     page.wait_for_url(line_url)
@@ -99,7 +100,7 @@ def test_employee_roaming_journey_with_refusal_and_approval(
         admin_context = browser.new_context(locale="pl-PL")
         admin = admin_context.new_page()
         _login(admin, live_server, admin_email)
-        admin.click("nav a[href='/selfservice/']")
+        click_menu(admin, "/selfservice/")
         admin.wait_for_url(f"{live_server}/selfservice/")
         pending_row = admin.locator("#pending-approvals tr[data-request]")
         assert pending_row.count() == 1
