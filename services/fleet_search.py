@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import Integer, String, and_, column, or_, select, table, union_all
+from sqlalchemy import Integer, String, and_, column, func, or_, select, table, union_all
 
 from models import Employee, Line
 
@@ -97,8 +97,8 @@ def search_condition(dialect: str, customer_id: int, q: str):
             parts.append(select(Line.id).where(Line.msisdn == f"+{digits}"))
         elif dialect == "sqlite":
             parts.append(select(LINE_FTS.c.rowid).where(LINE_FTS.c.msisdn.like(f"%{digits}%")))
-        else:
-            parts.append(select(Line.id).where(Line.msisdn.like(f"%{digits}%")))
+        else:  # the number's digits (without "+"), as migration 0016 indexes them
+            parts.append(select(Line.id).where(func.substr(Line.msisdn, 2).like(f"%{digits}%")))
         if len(digits) >= 8:
             parts.append(select(Line.id).where(_digits_prefix(Line.iccid, digits)))
             parts.append(select(Line.id).where(_digits_prefix(Line.imei, digits)))
