@@ -34,6 +34,7 @@ def create_app(rt: Runtime | None = None) -> Flask:
     from admin_console.catalog.views import bp as catalog_bp
     from admin_console.contracts.views import bp as contracts_bp
     from admin_console.customers.views import bp as customers_bp
+    from admin_console.files.views import bp as staff_files_bp
     from admin_console.mail.views import bp as mail_bp
     from admin_console.provisioning.views import bp as provisioning_bp
     from admin_console.reports.customer_views import bp as customer_reports_bp
@@ -59,6 +60,7 @@ def create_app(rt: Runtime | None = None) -> Flask:
         usage_bp,
         billing_bp,
         console_invoices_bp,
+        staff_files_bp,
     ):
         app.register_blueprint(bp)
     # Machine-to-machine: token instead of a staff session, so no CSRF token either.

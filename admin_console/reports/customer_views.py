@@ -4,19 +4,21 @@ SIM configuration reports, for the whole company, as an account manager reads th
 The customer is loaded through the console scope: an account manager's own customers only
 (any other id answers 404); sales and operator admins read every customer. PIN/PUK codes are
 never shown or exported here — the console has no reason to hand them out. Exports download
-at once (staff have no "My files"); the usage report has at most one row per line.
+at once when they are small; larger ones are prepared by a worker and wait in the staff
+user's own My files (admin_console/files).
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from admin_console import scope
-from core.web import db
+from core.web import commit, db
 from portal.reports import pages
 from services.fleet_query import FleetScope
-from services.reports import sim_report
+from services.reports import sim_report, work
 
 bp = Blueprint("customer_reports", __name__, url_prefix="/customers/<int:customer_id>/reports")
 
@@ -52,7 +54,7 @@ def usage_export(customer_id: int):
         _group, _per, error = pages.read_usage_args(request.args)
         flash(error, "danger")
         return redirect(url_for(".usage", customer_id=customer.id))
-    return pages.download(params, customer.name)
+    return _export(params, customer.name)
 
 
 @bp.route("/sim")
@@ -80,4 +82,19 @@ def sim_export(customer_id: int):
     customer, fleet = _customer(customer_id)
     fmt = request.args.get("fmt", "csv")
     pages.check_format(fmt)
-    return pages.download(pages.sim_params(fleet, fmt, False), customer.name)
+    return _export(pages.sim_params(fleet, fmt, False), customer.name)
+
+
+def _export(params: dict, customer_name: str):
+    """A small export downloads at once; a large one becomes a task in the user's My files."""
+    if pages.is_small(params):
+        return pages.download(params, customer_name)
+    task = work.start_export(
+        db(),
+        current_user,
+        {**params, "requested_by_staff": True},
+        file_name=pages.documents.file_name(params, customer_name),
+    )
+    commit()
+    flash(_("The report is being prepared. It will also be waiting for you in My files."), "info")
+    return redirect(url_for("staff_files.task", task_id=task.id))

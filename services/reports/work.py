@@ -17,7 +17,7 @@ TIMEOUT = 1800
 
 
 def start_export(session: Session, user, params: dict, *, file_name: str) -> BackgroundTask:
-    """A task for a portal user (``user``) or, with ``staff=True`` in params, a staff user."""
+    """A task for a portal user (``user``) or, with ``requested_by_staff`` in params, a staff user."""
     staff = params.get("requested_by_staff")
     return tasks.create(
         session,

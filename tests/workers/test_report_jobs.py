@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from models import AuditEvent, BackgroundTask, TaskStatus
+from models import AuditEvent, BackgroundTask, StaffRole, TaskStatus
 from models.base import utcnow
-from tests.conftest import csrf_token
-from tests.factories import make_portal_user
+from tests.conftest import csrf_token, login_console
+from tests.factories import PASSWORD, make_portal_user, make_staff
 from tests.reports_factories import independent_sum, usage_fleet
 from tests.workers.test_fleet_io_jobs import _client, _task, run_worker
 
@@ -76,3 +77,52 @@ def test_large_exports_are_made_by_a_worker(app, committed, world):
     )
     assert [e.after["how"] for e in audit] == ["export:xlsx"]
     assert "Report" in client.get("/files/").get_data(as_text=True)
+
+
+def test_large_console_exports_wait_in_the_staff_users_files(app, committed, world):
+    """An account manager's large export of a customer's report: a task of the manager's own,
+    made by a real worker, downloaded from the console's My files; nobody else sees it."""
+    manager = make_staff(committed, StaffRole.account_manager)
+    other = make_staff(committed, StaffRole.sales_admin)
+    world["customer"].account_manager_id = manager.id
+    customer_id = world["customer"].id
+    committed.commit()
+    app.wsgi_app.mounts["/admin"].config["REPORT_EXPORT_INLINE_LIMIT"] = 2  # the console app
+    client = app.test_client()
+    client.get("/admin/lang/en")
+    assert login_console(client, manager.email, PASSWORD).status_code == 302
+
+    r = client.get(f"/admin/customers/{customer_id}/reports/usage/export?fmt=csv&month=2026-10")
+    assert r.status_code == 302 and "/admin/files/" in r.headers["Location"]
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "task-status" in page and "/admin/files/" in page  # polls the console's own URL
+    task = _task(committed, "report_export")
+    assert (task.staff_user_id, task.portal_user_id, task.status) == (
+        manager.id,
+        None,
+        TaskStatus.queued,
+    )
+
+    proc = run_worker(committed)
+    task = _task(committed, "report_export")
+    assert task.status == TaskStatus.done, proc.stderr[-3000:]
+    other_email, admin = other.email, world["admin"]
+    committed.refresh(admin)  # loaded now, before the read ends
+    committed.commit()  # end the read: on SQLite it would hold the write lock
+    listing = client.get("/admin/files/").get_data(as_text=True)
+    assert f"/admin/files/{task.id}/download" in listing
+    r = client.get(f"/admin/files/{task.id}/download")
+    rows = list(csv.reader(io.StringIO(r.data.decode("utf-8-sig")), delimiter=";"))
+    r.close()
+    cost = rows[0].index("Cost (PLN net)")
+    expected = independent_sum(world["rows"], date(2026, 10, 1), date(2026, 11, 1))["charge"]
+    assert Decimal(rows[-1][cost]) == expected
+
+    # Another staff user, and the customer's own portal user: not theirs.
+    stranger = app.test_client()
+    assert login_console(stranger, other_email, PASSWORD).status_code == 302
+    assert stranger.get(f"/admin/files/{task.id}").status_code == 404
+    assert stranger.get(f"/admin/files/{task.id}/download").status_code == 404
+    assert f"/admin/files/{task.id}" not in stranger.get("/admin/files/").get_data(as_text=True)
+    portal = _client(app, admin)
+    assert portal.get(f"/files/{task.id}").status_code == 404
