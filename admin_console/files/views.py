@@ -1,33 +1,23 @@
 """My files in the console (/files/): exports a staff user started that were too large to
 download at once (a customer's reports). Only the owner sees a task; any other id answers 404.
-The status panel, the file names and the expiry are the portal's (portal/files)."""
+The pages are the portal's (portal/files), in the console's layout."""
 
 from __future__ import annotations
 
-from flask import (
-    Blueprint,
-    abort,
-    flash,
-    make_response,
-    redirect,
-    render_template,
-    request,
-    send_file,
-    url_for,
-)
-from flask_babel import gettext as _
+from flask import Blueprint, abort, make_response, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from core.web import db, runtime
+from core.web import db
 from models import BackgroundTask, TaskStatus
-from portal.files.views import KIND_ICONS, KIND_LABELS, failure_text, human_size
+from portal.files.views import KIND_ICONS, KIND_LABELS, failure_text, human_size, send_task_file
 from services.fleet_io import work
 
 bp = Blueprint("staff_files", __name__, url_prefix="/files")
 
 PAGE = 50
+PAGES = {"files_bp": "staff_files", "layout": "admin_console/layout.html", "staff": True}
 
 
 def own_task_or_404(task_id: int) -> BackgroundTask:
@@ -49,7 +39,7 @@ def _context(task: BackgroundTask) -> dict:
         "failure": failure_text(task) if task.status == TaskStatus.failed else None,
         "human_size": human_size,
         "result_page": None,
-        "files_bp": "staff_files",
+        **PAGES,
     }
 
 
@@ -63,20 +53,22 @@ def index():
     more = len(tasks) > PAGE
     tasks = tasks[:PAGE]
     return render_template(
-        "admin_console/files/index.html",
+        "portal/files/index.html",
         tasks=tasks,
         older=tasks[-1].id if more else None,
         newer=bool(before),
         KIND_LABELS=KIND_LABELS,
         KIND_ICONS=KIND_ICONS,
+        RESULT_PAGES={},
         is_expired=work.is_expired,
         human_size=human_size,
+        **PAGES,
     )
 
 
 @bp.route("/<int:task_id>")
 def task(task_id: int):
-    return render_template("admin_console/files/task.html", **_context(own_task_or_404(task_id)))
+    return render_template("portal/files/task.html", **_context(own_task_or_404(task_id)))
 
 
 @bp.route("/<int:task_id>/status")
@@ -89,20 +81,4 @@ def task_status(task_id: int):
 @bp.route("/<int:task_id>/download")
 def download(task_id: int):
     task = own_task_or_404(task_id)
-    if task.status != TaskStatus.done or not task.file_path:
-        if work.is_expired(task):
-            flash(_("This file has expired and was deleted. Prepare it again."), "warning")
-        return redirect(url_for(".task", task_id=task.id))
-    path = runtime().files.path(task.file_path)
-    if not path.is_file():
-        flash(_("The file is no longer available. Prepare it again."), "warning")
-        return redirect(url_for(".task", task_id=task.id))
-    response = send_file(
-        path,
-        mimetype=task.content_type or "application/octet-stream",
-        as_attachment=True,
-        download_name=task.file_name or path.name,
-        max_age=0,
-    )
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_task_file(task, url_for(".task", task_id=task.id))

@@ -48,6 +48,9 @@ KIND_ICONS = {
 # Pages of their own for finished tasks of some kinds (the rest show the task page).
 RESULT_PAGES = {work.CHECK: "fleet_io.import_preview"}
 
+# The templates serve the console's My files too (admin_console/files): which app's pages.
+PAGES = {"files_bp": "files", "layout": "portal/layout.html", "staff": False}
+
 # What a failed task's stored reason (English, from the job) says in the user's language.
 FAILURES = {
     "The task could not be completed.": _l(
@@ -104,6 +107,7 @@ def _context(task: BackgroundTask) -> dict:
         "failure": failure_text(task) if task.status == TaskStatus.failed else None,
         "human_size": human_size,
         "result_page": RESULT_PAGES.get(task.kind),
+        **PAGES,
     }
 
 
@@ -124,6 +128,7 @@ def index():
         RESULT_PAGES=RESULT_PAGES,
         is_expired=work.is_expired,
         human_size=human_size,
+        **PAGES,
     )
 
 
@@ -156,14 +161,19 @@ def download(task_id: int):
     task = own_task_or_404(task_id)
     if task.kind in RESULT_PAGES:
         return redirect(url_for(RESULT_PAGES[task.kind], task_id=task.id))
+    return send_task_file(task, url_for(".task", task_id=task.id))
+
+
+def send_task_file(task: BackgroundTask, task_page: str):
+    """The finished task's file, or back to its page (``task_page``) with why not."""
     if task.status != TaskStatus.done or not task.file_path:
         if work.is_expired(task):
             flash(_("This file has expired and was deleted. Prepare it again."), "warning")
-        return redirect(url_for(".task", task_id=task.id))
+        return redirect(task_page)
     path = runtime().files.path(task.file_path)
     if not path.is_file():
         flash(_("The file is no longer available. Prepare it again."), "warning")
-        return redirect(url_for(".task", task_id=task.id))
+        return redirect(task_page)
     response = send_file(
         path,
         mimetype=task.content_type or "application/octet-stream",

@@ -17,7 +17,8 @@ TIMEOUT = 1800
 
 
 def start_export(session: Session, user, params: dict, *, file_name: str) -> BackgroundTask:
-    """A task for a portal user (``user``) or, with ``requested_by_staff`` in params, a staff user."""
+    """A task for a portal user (``user``), or for a staff user when ``params`` says
+    ``requested_by_staff``."""
     staff = params.get("requested_by_staff")
     return tasks.create(
         session,
