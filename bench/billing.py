@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.billing --db postgresql://postgres@127.0.0.1:5432/DBNAME
     .venv/bin/python -m bench.billing --db sqlite --lines 5000
+    .venv/bin/python -m bench.billing --sql     # and the run's SQL statements by time
 
 It builds its own data in a private schema (PostgreSQL) or a temporary file (SQLite), drops
 it at the end, and prints the figures: 50,000 lines in 500 departments with cost centres,
@@ -10,13 +11,22 @@ suspended for ten days (history in the audit trail), 1,000 handsets shipped in t
 and three months of usage (September to November) written straight into ``usage_daily`` —
 the per-line daily totals the rating reads; no events or files — about ten rows per line
 and month: voice on four days, SMS on two, data on four, and one line in twenty roaming
-(EU and world) on two days, so that most lines exceed the smaller tariffs' allowances.
-The figures are wall and CPU time of this process (the machine may be shared).
+(EU and world) on two days, so that most lines exceed the smaller tariffs' allowances. On
+PostgreSQL the tables are then analysed, as autovacuum would soon do.
+
+Each step prints wall time, the CPU time of this process and, on a local PostgreSQL, the CPU
+time of the database backends serving it (found by an ``application_name`` of this process's
+own, read from ``/proc``): on a shared machine wall time mostly says how busy it was. The
+month's charges are measured part by part (fees, one-off charges, usage), then the invoice's
+steps (lines in, issue) in a transaction rolled back, then the whole run as the job does it
+(``billing.execute`` and the commit). ``--sql`` lists the run's statements by time (the
+``COPY`` of the invoice lines is not a statement SQLAlchemy sees: it is the "lines in" step).
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import os
 import random
 import tempfile
@@ -26,9 +36,10 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from decimal import Decimal
 
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import create_engine, event, insert, text
 from sqlalchemy.engine import make_url
 
+from bench.cpu import process_cpu
 from core import migrate
 from core.db import Database
 from models import (
@@ -48,11 +59,15 @@ from models import (
     TariffPlan,
 )
 from services import billing, invoices
-from services.billing_charges import charges_for
+from services.audit import Actor
+from services.billing_charges import combined, fee_charges, one_off_charges
 from services.billing_period import WARSAW, Period
+from services.billing_usage import usage_charges
 from services.einvoice import documents
 
 PERIOD = Period.month(2026, 11)
+APPLICATION_NAME = f"asystent-bench-billing-{os.getpid()}"  # this process's backends only
+ANALYZED = ("line", "audit_event", "usage_daily", "org_unit", "order_line", "tariff_plan")
 LONG_AGO = datetime(2025, 1, 1, tzinfo=UTC)
 
 
@@ -75,7 +90,9 @@ def _url(arg: str) -> tuple[str, callable]:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         engine.dispose()
 
-    scoped = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
+    scoped = make_url(url).update_query_dict(
+        {"options": f"-csearch_path={schema}", "application_name": APPLICATION_NAME}
+    )
     return scoped.render_as_string(hide_password=False), drop
 
 
@@ -251,57 +268,165 @@ class _NoQueue:
         return None
 
 
+class Meter:
+    """Wall time, this process's CPU and its PostgreSQL backends' CPU, per step."""
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+        self.local = engine.dialect.name == "postgresql" and (
+            engine.url.host in ("127.0.0.1", "localhost", None)
+        )
+        self.steps: list[tuple[str, float, float, float | None, str]] = []
+
+    def _backend_cpu(self) -> float | None:
+        if not self.local:
+            return None
+        with self.engine.connect() as conn:  # a pooled connection is one of ours: counted too
+            pids = conn.execute(
+                text("SELECT pid FROM pg_stat_activity WHERE application_name = :n"),
+                {"n": APPLICATION_NAME},
+            ).scalars()
+            return sum(process_cpu(pid) for pid in pids)
+
+    def measure(self, name: str, fn, note=lambda result: ""):
+        db0, cpu0, t0 = self._backend_cpu(), time.process_time(), time.perf_counter()
+        result = fn()
+        wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+        db1 = self._backend_cpu()
+        self.steps.append((name, wall, cpu, None if db0 is None else db1 - db0, note(result)))
+        return result
+
+    def print(self) -> None:
+        print(f"  {'step':<44} {'wall':>7} {'CPU':>7} {'PG CPU':>7}")
+        for name, wall, cpu, db, note in self.steps:
+            pg = "—" if db is None else f"{db:.2f}"
+            print(f"  {name:<44} {wall:7.2f} {cpu:7.2f} {pg:>7}  {note}")
+
+
+class Statements:
+    """Time and count of each SQL statement run on ``engine`` while ``on``."""
+
+    def __init__(self, engine) -> None:
+        self.on = False
+        self.seen: dict[str, list] = collections.defaultdict(lambda: [0, 0.0])
+        event.listen(engine, "before_cursor_execute", self._before)
+        event.listen(engine, "after_cursor_execute", self._after)
+
+    def _before(self, conn, cursor, statement, params, context, executemany):
+        conn.info["bench_t0"] = time.perf_counter()
+
+    def _after(self, conn, cursor, statement, params, context, executemany):
+        if self.on:
+            seen = self.seen[" ".join(statement.split())[:110]]
+            seen[0] += 1
+            seen[1] += time.perf_counter() - conn.info["bench_t0"]
+
+    def print(self, top: int = 12) -> None:
+        print("  statements of the whole run by time (count, seconds):")
+        for sql, (count, seconds) in sorted(self.seen.items(), key=lambda kv: -kv[1][1])[:top]:
+            print(f"    {count:5d} {seconds:6.2f}  {sql}")
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--lines", type=int, default=50_000)
+    parser.add_argument("--sql", action="store_true", help="list the run's SQL statements")
     args = parser.parse_args(argv)
     url, cleanup = _url(args.db)
     try:
         migrate.upgrade(url)
         db = Database(url)
+        meter = Meter(db.engine)
+        statements = Statements(db.engine) if args.sql else None
         session = db.new_session()
         session.info["runtime"] = _NoQueue()
-        t = time.perf_counter()
-        customer_id, usage_rows = build(session, args.lines, random.Random(7))
+        print(f"load average at the start: {load()}")
+        customer_id, _rows = meter.measure(
+            "data built (lines, history, orders, usage)",
+            lambda: build(session, args.lines, random.Random(7)),
+            lambda r: f"{r[1]:,} usage_daily rows (3 months)",
+        )
         session.commit()
-        built = time.perf_counter() - t
-        figures = {}
-        t = time.perf_counter()
-        charges = charges_for(session, customer_id, PERIOD)
-        figures["charges"] = (time.perf_counter() - t, len(charges))
+        if db.engine.dialect.name == "postgresql":  # statistics, as autovacuum soon has them
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text(f"ANALYZE {', '.join(ANALYZED)}"))
+
+        # The month's charges part by part, then the invoice's steps; all rolled back.
+        parts = []
+        for name, part in (
+            ("fees (pro-rated from the history)", fee_charges),
+            ("one-off charges (orders)", one_off_charges),
+            ("usage (services.billing_usage)", usage_charges),
+        ):
+            parts.append(
+                meter.measure(
+                    name, lambda p=part: p(session, customer_id, PERIOD), lambda r: f"{len(r):,}"
+                )
+            )
+            session.expunge_all()
+        charges = combined(*parts)
+        customer = session.get(Customer, customer_id)
+        draft = invoices.new_draft(session, customer, PERIOD.start, PERIOD.end)
+        meter.measure(
+            "invoice lines in",
+            lambda: invoices.add_lines(session, draft, charges),
+            lambda _r: f"{len(charges):,} lines",
+        )
+        meter.measure(
+            "issue (VAT, totals, number)",
+            lambda: invoices.issue(session, Actor.system("bench"), draft, date(2026, 12, 1)),
+        )
         session.rollback()
-        t = time.perf_counter()
-        cpu = time.process_time()
-        run = BillingRun(
-            customer_id=customer_id, period_start=PERIOD.start, status=RunStatus.running
+        session.expunge_all()
+
+        def whole_run():
+            run = BillingRun(
+                customer_id=customer_id, period_start=PERIOD.start, status=RunStatus.running
+            )
+            session.add(run)
+            session.flush()
+            invoice = billing.execute(session, run, issue_date=date(2026, 12, 1))
+            session.commit()
+            return invoice
+
+        if statements:
+            statements.on = True
+        invoice = meter.measure(
+            "whole run (billing.execute + commit)",
+            whole_run,
+            lambda inv: f"{inv.number}, gross {inv.total_gross} PLN",
         )
-        session.add(run)
-        session.flush()
-        invoice = billing.execute(session, run, issue_date=date(2026, 12, 1))
-        session.commit()
-        figures["run"] = time.perf_counter() - t
-        figures["run_cpu"] = time.process_time() - cpu
-        for kind in ("fa3", "ubl", "csv", "xlsx", "pdf", "pdf"):
-            t = time.perf_counter()
-            cpu = time.process_time()
-            body = documents.render(session, invoice, kind)
-            figures[kind] = (time.perf_counter() - t, len(body), time.process_time() - cpu)
-        engine = "PostgreSQL" if "postgresql" in url else "SQLite"
-        print(f"{engine}, {args.lines} lines, {figures['charges'][1]} charges")
-        print(f"  data built in {built:.0f} s: {usage_rows:,} usage_daily rows (3 months)")
-        print(f"  charges for the month: {figures['charges'][0]:.2f} s")
-        lines_made = figures["charges"][1]
-        print(
-            f"  whole run ({lines_made} invoice lines, issue, commit): {figures['run']:.2f} s"
-            f" (CPU {figures['run_cpu']:.2f} s)"
-        )
+        if statements:
+            statements.on = False
         usage_lines = sum(1 for li in invoices.lines_of(session, invoice) if li.category == "usage")
-        print(f"  usage lines on the invoice: {usage_lines}")
-        print(f"  gross {invoice.total_gross} PLN, number {invoice.number}")
-        for kind in ("fa3", "ubl", "csv", "xlsx", "pdf"):
-            seconds, size, cpu_s = figures[kind]
-            print(f"  {kind}: {size / 1024:.1f} kB in {seconds:.2f} s (CPU {cpu_s:.2f} s)")
+        session.rollback()
+        for kind, name in (
+            ("fa3", "FA(3)"),
+            ("ubl", "UBL"),
+            ("csv", "detail CSV"),
+            ("xlsx", "detail XLSX"),
+            ("pdf", "PDF (first in the process)"),
+            ("pdf", "PDF again"),
+        ):
+            meter.measure(
+                f"document: {name}",
+                lambda k=kind: documents.render(session, invoice, k),
+                lambda b: f"{len(b) / 1024:.1f} kB",
+            )
+            session.rollback()
+        engine = "PostgreSQL" if "postgresql" in url else "SQLite"
+        print(
+            f"{engine}, {args.lines} lines: {len(charges):,} invoice lines "
+            f"({usage_lines:,} usage), load average at the end: {load()}"
+        )
+        meter.print()
+        if statements:
+            statements.print()
         session.close()
         db.engine.dispose()
     finally:

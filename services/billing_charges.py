@@ -14,15 +14,20 @@ centre of its department as it is when the billing runs.
 
 One-off charges: order positions for handsets, accessories and exchanges completed within the
 month, at the price the order took from the offer when it was placed.
+
+How, for a customer with tens of thousands of lines: the lines come in one query as plain rows
+(no ORM objects), their history in one more — the confirmed changes within the month and only
+the last one before it — and a line's days are counted per stretch between two changes, not
+day by day.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
-from sqlalchemy import or_, select
+from sqlalchemy import Integer, func, literal, or_, select, union_all
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from models import (
@@ -49,38 +54,57 @@ HISTORY = tuple(
 )
 ONE_OFF_KINDS = (LineKind.handset, LineKind.accessory, LineKind.exchange)
 CATEGORY_ORDER = {"fee": 0, "one_off": 1, "usage": 2, "adjustment": 3}
+SQLITE_CHUNK = 900  # ids per IN list on SQLite; PostgreSQL takes them all as one array
+ONE_DAY = timedelta(days=1)
 
 
-@dataclass(frozen=True)
-class Change:
-    day: date
-    status: str
-    tariff_id: int
+def _ids_filter(session: Session, column, ids: list[int]):
+    """``column IN ids`` as one condition per chunk: one array parameter on PostgreSQL."""
+    if session.get_bind().dialect.name == "postgresql":
+        return [column == func.any(literal(ids, ARRAY(Integer)))]
+    return [column.in_(ids[i : i + SQLITE_CHUNK]) for i in range(0, len(ids), SQLITE_CHUNK)]
 
 
 def _history(session: Session, line_ids: list[int], period: Period) -> dict[int, list[tuple]]:
-    """(day, before, after) of each line's confirmed changes, oldest first."""
+    """(day, before, after) of each line's confirmed changes, oldest first: those of the month
+    and the last one before it (all that ``day_segments`` reads)."""
     out: dict[int, list[tuple]] = {}
-    _start, end = period.utc_bounds()
-    for chunk in range(0, len(line_ids), 5000):
-        ids = line_ids[chunk : chunk + 5000]
-        rows = session.execute(
-            select(AuditEvent.object_id, AuditEvent.created_at, AuditEvent.before, AuditEvent.after)
-            .where(
-                AuditEvent.object_type == "line",
-                AuditEvent.object_id.in_(ids),
-                AuditEvent.action.in_(HISTORY),
-                AuditEvent.created_at < end,
+    if not line_ids:
+        return out
+    start, end = period.utc_bounds()
+    a = AuditEvent
+    for ids in _ids_filter(session, a.object_id, list(line_ids)):
+        wanted = (a.object_type == "line", ids, a.action.in_(HISTORY))
+        columns = (a.object_id, a.created_at, a.id, a.before, a.after)
+        in_month = select(*columns).where(*wanted, a.created_at >= start, a.created_at < end)
+        ranked = (
+            select(
+                *columns,
+                func.row_number()
+                .over(partition_by=a.object_id, order_by=(a.created_at.desc(), a.id.desc()))
+                .label("rank"),
             )
-            .order_by(AuditEvent.object_id, AuditEvent.created_at, AuditEvent.id)
+            .where(*wanted, a.created_at < start)
+            .subquery()
+        )
+        last_before = select(
+            ranked.c.object_id, ranked.c.created_at, ranked.c.id, ranked.c.before, ranked.c.after
+        ).where(ranked.c.rank == 1)
+        both = union_all(in_month, last_before).subquery()
+        rows = session.execute(
+            select(both.c.object_id, both.c.created_at, both.c.before, both.c.after).order_by(
+                both.c.object_id, both.c.created_at, both.c.id
+            )
         )
         for line_id, at, before, after in rows:
             out.setdefault(line_id, []).append((local_date(at), before or {}, after or {}))
     return out
 
 
-def day_segments(line: Line, history: list[tuple], period: Period) -> list[tuple[int, int]]:
-    """[(tariff_id, charged days)] of the line in ``period``, one per tariff it had."""
+def day_segments(line, history: list[tuple], period: Period) -> list[tuple[int, int]]:
+    """[(tariff_id, charged days)] of the line in ``period``, one per tariff it had, in the
+    order of their first charged day. ``line``: anything with the ``Line`` columns status,
+    tariff_id, activated_at, created_at and terminated_at."""
     before_period = [h for h in history if h[0] < period.start]
     in_period = [h for h in history if h[0] >= period.start]
     if before_period:
@@ -90,28 +114,46 @@ def day_segments(line: Line, history: list[tuple], period: Period) -> list[tuple
     else:
         state = {"status": line.status.value, "tariff_id": line.tariff_id}
     status, tariff_id = state.get("status", "active"), state.get("tariff_id", line.tariff_id)
-    first = local_date(line.activated_at or line.created_at)
-    last = local_date(line.terminated_at) - timedelta(days=1) if line.terminated_at else None
+    # The days the line exists: from activation (charged) to termination (not charged).
+    first = max(period.start, local_date(line.activated_at or line.created_at))
+    last = period.end
+    if line.terminated_at:
+        last = min(last, local_date(line.terminated_at) - ONE_DAY)
     days: dict[int, int] = {}
-    i = 0
-    day = period.start
-    while day <= period.end:
-        while i < len(in_period) and in_period[i][0] <= day:
+    i, n = 0, len(in_period)
+    stretch = period.start
+    while stretch <= period.end:
+        # Changes of a day apply from that day on; the stretch lasts until the next change.
+        while i < n and in_period[i][0] <= stretch:
             after = in_period[i][2]
             status = after.get("status", status)
             tariff_id = after.get("tariff_id", tariff_id)
             i += 1
-        if status in CHARGED and day >= first and (last is None or day <= last):
-            days[tariff_id] = days.get(tariff_id, 0) + 1
-        day += timedelta(days=1)
+        until = min(in_period[i][0] - ONE_DAY, period.end) if i < n else period.end
+        if status in CHARGED:
+            charged = (min(until, last) - max(stretch, first)).days + 1
+            if charged > 0:
+                days[tariff_id] = days.get(tariff_id, 0) + charged
+        stretch = until + ONE_DAY
     return list(days.items())
 
 
-def _lines(session: Session, customer_id: int, period: Period) -> list[Line]:
+def _lines(session: Session, customer_id: int, period: Period) -> list:
+    """The customer's lines that may be charged in ``period``, as rows, in department and
+    number order."""
     start, end = period.utc_bounds()
     return list(
-        session.scalars(
-            select(Line)
+        session.execute(
+            select(
+                Line.id,
+                Line.unit_id,
+                Line.msisdn,
+                Line.status,
+                Line.tariff_id,
+                Line.activated_at,
+                Line.created_at,
+                Line.terminated_at,
+            )
             .where(
                 Line.customer_id == customer_id,
                 or_(Line.terminated_at.is_(None), Line.terminated_at >= start),
@@ -123,28 +165,40 @@ def _lines(session: Session, customer_id: int, period: Period) -> list[Line]:
     )
 
 
+def _units(session: Session, customer_id: int) -> dict:
+    """The customer's departments by id: (name, cost centre)."""
+    rows = session.execute(
+        select(OrgUnit.id, OrgUnit.name, OrgUnit.cost_centre).where(
+            OrgUnit.customer_id == customer_id
+        )
+    )
+    return {row.id: row for row in rows}
+
+
 def fee_charges(session: Session, customer_id: int, period: Period) -> list[ChargeLine]:
     lines = _lines(session, customer_id, period)
     if not lines:
         return []
     history = _history(session, [ln.id for ln in lines], period)
-    units = {
-        u.id: u for u in session.scalars(select(OrgUnit).where(OrgUnit.customer_id == customer_id))
-    }
+    units = _units(session, customer_id)
     tariffs = {t.id: t for t in session.scalars(select(TariffPlan))}
     offer = offers.offer_for(session, customer_id, period.end)
     prices = {item.tariff.id: item.price for item in offer.tariffs()}
+    month = Decimal(period.days)
+    part: dict[int, Decimal] = {}  # quantity of a part of the month, by days
     out = []
     for line in lines:
         unit = units.get(line.unit_id)
-        for tariff_id, days in day_segments(line, history.get(line.id, []), period):
+        for tariff_id, days in day_segments(line, history.get(line.id, ()), period):
             tariff = tariffs[tariff_id]
             fee = prices.get(tariff_id, tariff.monthly_fee)
             if days == period.days:
                 quantity, net = Decimal(1), fee
                 text = f"Abonament {tariff.name}, {line.msisdn}"
             else:
-                quantity = (Decimal(days) / Decimal(period.days)).quantize(Decimal("0.0001"))
+                quantity = part.get(days)
+                if quantity is None:
+                    quantity = part[days] = (Decimal(days) / month).quantize(Decimal("0.0001"))
                 net = vat.money(fee * days / period.days)
                 text = f"Abonament {tariff.name}, {line.msisdn} ({days}/{period.days} dni)"
             out.append(
@@ -172,7 +226,18 @@ def fee_charges(session: Session, customer_id: int, period: Period) -> list[Char
 def one_off_charges(session: Session, customer_id: int, period: Period) -> list[ChargeLine]:
     start, end = period.utc_bounds()
     rows = session.execute(
-        select(OrderLine, Product, Line.msisdn, Line.unit_id)
+        select(
+            OrderLine.id,
+            OrderLine.line_id,
+            OrderLine.quantity,
+            OrderLine.unit_price,
+            OrderLine.params,
+            OrderLine.completed_at,
+            Product.sku,
+            Product.name,
+            Line.msisdn,
+            Line.unit_id,
+        )
         .join(Product, Product.id == OrderLine.product_id)
         .outerjoin(Line, Line.id == OrderLine.line_id)
         .where(
@@ -184,31 +249,32 @@ def one_off_charges(session: Session, customer_id: int, period: Period) -> list[
         )
         .order_by(OrderLine.completed_at, OrderLine.id)
     ).all()
-    units = {
-        u.id: u for u in session.scalars(select(OrgUnit).where(OrgUnit.customer_id == customer_id))
-    }
+    if not rows:
+        return []
+    units = _units(session, customer_id)
     out = []
-    for ol, product, msisdn, line_unit in rows:
-        unit_id = line_unit or (ol.params or {}).get("unit_id")
+    for row in rows:
+        unit_id = row.unit_id or (row.params or {}).get("unit_id")
         unit = units.get(int(unit_id)) if unit_id else None
-        quantity = Decimal(ol.quantity)
+        quantity = Decimal(row.quantity)
+        day = local_date(row.completed_at)
         out.append(
             ChargeLine(
                 category="one_off",
-                group_key=f"product:{product.sku}",
-                description=product.name + (f", {msisdn}" if msisdn else ""),
+                group_key=f"product:{row.sku}",
+                description=row.name + (f", {row.msisdn}" if row.msisdn else ""),
                 quantity=quantity,
-                unit_price=ol.unit_price,
-                net=vat.money(quantity * ol.unit_price),
+                unit_price=row.unit_price,
+                net=vat.money(quantity * row.unit_price),
                 measure="szt.",
                 unit_id=unit.id if unit else None,
                 unit_name=unit.name if unit else None,
                 cost_centre=unit.cost_centre if unit else None,
-                line_id=ol.line_id,
-                msisdn=msisdn,
-                period_from=local_date(ol.completed_at),
-                period_to=local_date(ol.completed_at),
-                source=f"order_line:{ol.id}",
+                line_id=row.line_id,
+                msisdn=row.msisdn,
+                period_from=day,
+                period_to=day,
+                source=f"order_line:{row.id}",
             )
         )
     return out
@@ -216,11 +282,15 @@ def one_off_charges(session: Session, customer_id: int, period: Period) -> list[
 
 def charges_for(session: Session, customer_id: int, period: Period) -> list[ChargeLine]:
     """Everything the customer owes for ``period``, fees first; zero charges left out."""
-    charges = (
-        fee_charges(session, customer_id, period)
-        + one_off_charges(session, customer_id, period)
-        + usage_charges(session, customer_id, period)
+    return combined(
+        fee_charges(session, customer_id, period),
+        one_off_charges(session, customer_id, period),
+        usage_charges(session, customer_id, period),
     )
-    charges = [c for c in charges if c.net != 0]
+
+
+def combined(*parts: list[ChargeLine]) -> list[ChargeLine]:
+    """The charges of all parts in invoice order (by category), zero charges left out."""
+    charges = [c for part in parts for c in part if c.net != 0]
     charges.sort(key=lambda c: CATEGORY_ORDER.get(c.category, 9))
     return charges

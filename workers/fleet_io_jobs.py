@@ -188,7 +188,8 @@ def sweep_task_files() -> int:
 
 
 def sweep_lost_tasks() -> int:
-    """Periodic: enqueue again the export and import tasks whose job was lost."""
+    """Periodic: enqueue again the tasks of ``work.JOBS`` (fleet export and import, report
+    exports, invoice ZIPs) whose job was lost; fail them after a few attempts."""
     rt = runtime()
     count = 0
     with unit_of_work() as s:

@@ -2,7 +2,9 @@
 
 The job takes a task id; ``tasks.start`` returns None for a finished task, so a job delivered
 twice does nothing the second time. The documents are read in a session that does not hold
-SQLite's write lock, so progress can be committed while the ZIP is written.
+SQLite's write lock, so progress can be committed while the ZIP is written. A job that was lost
+(a killed worker, a flushed Redis) is enqueued again by ``fleet_io_jobs.sweep_lost_tasks``, and
+the task fails with the reason after three such attempts.
 """
 
 from __future__ import annotations

@@ -205,3 +205,60 @@ def test_the_sweep_finds_runs_whose_job_was_lost(db):
     db.flush()
     lost = set(billing.lost_runs(db))
     assert {queued.id, dead.id} <= lost and busy.id not in lost
+
+
+def test_changes_before_the_month_decide_how_it_begins(db):
+    customer, tariff, (stopped, upgraded, back, quiet) = billing_customer(db, 4, fee="30.00")
+    from tests.fleet_factories import make_tariff
+
+    bigger = make_tariff(db, fee="90.00")
+    active = {"status": "active", "tariff_id": tariff.id}
+    suspended = {"status": "suspended", "tariff_id": tariff.id}
+    # Suspended in October and never resumed: nothing to pay in November.
+    history(db, stopped, at(date(2026, 8, 3)), "suspend", active, suspended)
+    history(db, stopped, at(date(2026, 9, 1)), "resume", suspended, active)
+    history(db, stopped, at(date(2026, 10, 5)), "suspend", active, suspended)
+    # Moved to the bigger tariff in September: all of November at its price.
+    history(db, upgraded, at(date(2026, 8, 20)), "suspend", active, suspended)
+    history(db, upgraded, at(date(2026, 8, 27)), "resume", suspended, active)
+    history(
+        db,
+        upgraded,
+        at(date(2026, 9, 10)),
+        "change_tariff",
+        active,
+        {"status": "active", "tariff_id": bigger.id},
+    )
+    upgraded.tariff_id = bigger.id
+    # Suspended in October, resumed on 21 November: 10 days.
+    history(db, back, at(date(2026, 10, 20)), "suspend", active, suspended)
+    history(db, back, at(date(2026, 11, 21)), "resume", suspended, active)
+    # Activated long ago, nothing since.
+    history(db, quiet, at(date(2025, 1, 1)), "activate", {"status": "pendingActive"}, active)
+    db.flush()
+
+    charges = {}
+    for c in charges_for(db, customer.id, NOV):
+        charges.setdefault(c.line_id, []).append((c.unit_price, c.net))
+    assert stopped.id not in charges
+    assert charges[upgraded.id] == [(Decimal("90.00"), Decimal("90.00"))]
+    assert charges[back.id] == [(Decimal("30.00"), Decimal("10.00"))]
+    assert charges[quiet.id] == [(Decimal("30.00"), Decimal("30.00"))]
+
+
+def test_every_line_of_a_large_customer_is_charged_by_its_own_history(db):
+    customer, tariff, lines = billing_customer(db, 1000, fee="31.00")
+    active = {"status": "active", "tariff_id": tariff.id}
+    suspended = {"status": "suspended", "tariff_id": tariff.id}
+    for line in (lines[0], lines[950]):  # in the first and in the last thousand's tail
+        history(db, line, at(date(2026, 11, 1)), "suspend", active, suspended)
+        history(db, line, at(date(2026, 11, 16)), "resume", suspended, active)
+    lines[999].terminated_at = at(date(2026, 11, 2))
+    db.flush()
+
+    invoice = run_for(db, customer)
+    fees = {li.line_id: li.net for li in invoices.lines_of(db, invoice) if li.category == "fee"}
+    assert len(fees) == 1000
+    assert fees[lines[0].id] == fees[lines[950].id] == grosz(Decimal(31) * 15 / 30)
+    assert fees[lines[999].id] == grosz(Decimal(31) * 1 / 30)
+    assert invoice.total_net == 997 * Decimal(31) + 2 * Decimal("15.50") + Decimal("1.03")

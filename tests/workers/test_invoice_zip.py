@@ -1,16 +1,19 @@
 """The ZIP of a period's invoice documents: asked for in the portal (CSRF on), built by a real
 RQ worker with progress, waiting in My files; every document in it validates; the range is
-checked and nobody else reaches the file."""
+checked and nobody else reaches the file; a job Redis lost is enqueued again by the sweep of
+lost tasks, and a task lost again and again fails with the reason."""
 
 from __future__ import annotations
 
 import io
 import zipfile
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from models import BackgroundTask, PortalRole, TaskStatus
+from models.base import utcnow
 from services.billing_period import Period
 from tests.billing_factories import billing_customer
 from tests.conftest import csrf_token, login_portal
@@ -18,6 +21,7 @@ from tests.einvoice_checks import fa3_errors, ubl_errors
 from tests.factories import PASSWORD, make_portal_user
 from tests.services.test_billing import run_for
 from tests.workers.test_fleet_io_jobs import run_worker
+from workers import fleet_io_jobs, queues
 
 pytestmark = pytest.mark.worker
 
@@ -114,3 +118,80 @@ def test_bad_ranges_start_nothing(app, committed):
         assert r.status_code == 302 and "/invoices/" in r.headers["Location"], form
     assert client.post("/invoices/zip", data={"from": "2026-11"}).status_code == 400  # no CSRF
     assert _tasks(committed) == before
+
+
+def _zip_task(session) -> BackgroundTask:
+    session.rollback()
+    task = session.scalar(select(BackgroundTask).where(BackgroundTask.kind == "invoice_zip"))
+    session.rollback()  # on SQLite a read transaction holds the write lock
+    return task
+
+
+def _lose_job(rt, session, task_id: int) -> None:
+    """Redis loses the task's job (restarted without its data), and the task stops moving."""
+    rt.redis.flushdb()
+    session.execute(
+        update(BackgroundTask)
+        .where(BackgroundTask.id == task_id)
+        .values(updated_at=utcnow() - timedelta(minutes=10))
+    )
+    session.commit()
+
+
+def _asked_for_november(app, committed) -> tuple:
+    customer, _t, _l = billing_customer(committed, 2)
+    committed.commit()
+    number = run_for(committed, customer).number
+    admin = make_portal_user(committed, customer).email
+    committed.commit()
+    committed.rollback()
+    client = _client(app, admin)
+    r = _ask(client, **{"from": "2026-11", "to": "2026-11"})
+    assert r.status_code == 302 and "/files/" in r.headers["Location"]
+    return client, r.headers["Location"], number
+
+
+def test_a_lost_zip_job_is_enqueued_again_and_the_zip_is_built(app, rt, committed):
+    from services.einvoice import archive
+    from services.fleet_io import work
+
+    # The sweep enqueues what the portal would: the same job, queue and timeout.
+    assert work.JOBS[archive.KIND] == (archive.JOB, queues.DOCUMENTS, archive.TIMEOUT)
+    client, task_url, number = _asked_for_november(app, committed)
+    task_id = _zip_task(committed).id
+    _lose_job(rt, committed, task_id)
+    run_worker(committed)  # nothing left in Redis: without the sweep it would wait for ever
+    assert _zip_task(committed).status == TaskStatus.queued
+
+    rt.queue(queues.DOCUMENTS).enqueue("workers.fleet_io_jobs.sweep_lost_tasks")  # the scheduler
+    run_worker(committed)  # the sweep, then the job it enqueued
+
+    task = _zip_task(committed)
+    assert task.status == TaskStatus.done, task.message
+    assert task.params["attempts"] == 1 and task.result == {"invoices": 1}
+    r = client.get(f"{task_url}/download")
+    assert r.status_code == 200 and r.content_type == "application/zip"
+    base = number.replace("/", "-")
+    names = zipfile.ZipFile(io.BytesIO(r.data)).namelist()
+    r.close()
+    assert f"{base}/{base}.pdf" in names and f"{base}/{base}-FA3.xml" in names
+
+
+def test_a_zip_job_lost_again_and_again_fails_with_the_reason(app, rt, committed):
+    client, task_url, _number = _asked_for_november(app, committed)
+    task_id = _zip_task(committed).id
+    for attempt in (1, 2, 3):
+        _lose_job(rt, committed, task_id)
+        with app.app_context():
+            assert fleet_io_jobs.sweep_lost_tasks() == 1
+        assert _zip_task(committed).params["attempts"] == attempt
+    _lose_job(rt, committed, task_id)
+    with app.app_context():
+        assert fleet_io_jobs.sweep_lost_tasks() == 0
+    assert rt.queue(queues.DOCUMENTS).count == 0
+
+    task = _zip_task(committed)
+    assert task.status == TaskStatus.failed and task.file_path is None
+    client.get("/lang/en")
+    page = client.get(task_url).get_data(as_text=True)
+    assert "The task was interrupted several times. Please start it again." in page
