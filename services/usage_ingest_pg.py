@@ -32,6 +32,7 @@ from services.usage_ingest import (
     Applied,
     _driver,
     _insert_rejections,
+    _next_month,
     move_resume_point,
     partition_name,
     record_counts,
@@ -216,6 +217,13 @@ CHUNK_START = ";".join(
         "TRUNCATE usage_raw_stage, usage_checked_stage, usage_daily_stage",
     )
 )
+# The UTC months of the chunk's events: first their first and last (cheap), and only when a
+# month in between has no known partition, each month.
+SPAN = """
+SELECT date_trunc('month', min(started_at) AT TIME ZONE 'UTC')::date,
+       date_trunc('month', max(started_at) AT TIME ZONE 'UTC')::date
+FROM usage_checked_stage WHERE reason IS NULL
+"""
 MONTHS = """
 SELECT DISTINCT date_trunc('month', started_at AT TIME ZONE 'UTC')::date
 FROM usage_checked_stage WHERE reason IS NULL
@@ -281,9 +289,7 @@ def insert_events(
             cur.execute(CLEAN_CHECK, {"latest": latest})
         else:
             cur.execute(CHECK, {"comma": staged.delimiter == ";", "latest": latest})
-        cur.execute(MONTHS)
-        months = {row[0] for row in cur.fetchall()}
-        _check_partitions(cur, months, partitions)
+        _check_partitions(cur, partitions)
         cur.execute(EVENTS, {"file": file_id})
         loaded = cur.rowcount
         if loaded:
@@ -316,7 +322,16 @@ def apply_totals(
     return Applied(loaded, len(rejections))
 
 
-def _check_partitions(cur, months: set[date], known: set[date]) -> None:
+def _check_partitions(cur, known: set[date]) -> None:
+    """PartitionsMissing unless every month of the checked events has a partition."""
+    cur.execute(SPAN)
+    first, last = cur.fetchone()
+    if first is None:
+        return
+    if _months(first, last) <= known:
+        return
+    cur.execute(MONTHS)
+    months = {row[0] for row in cur.fetchall()}
     missing = set()
     for month in months - known:
         cur.execute("SELECT to_regclass(%s)", (partition_name(month),))
@@ -326,3 +341,12 @@ def _check_partitions(cur, months: set[date], known: set[date]) -> None:
             known.add(month)
     if missing:
         raise PartitionsMissing(missing)
+
+
+def _months(first: date, last: date) -> set[date]:
+    """The first days of the months from ``first`` to ``last`` (both first days of a month)."""
+    months, month = set(), first
+    while month <= last:
+        months.add(month)
+        month = _next_month(month)
+    return months
