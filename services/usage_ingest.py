@@ -97,7 +97,8 @@ def chunks_of(
 
 def count_rows(path: Path) -> int:
     """Data rows of the file (line breaks after the header), for the progress bar. Counted in
-    the raw bytes: a quoted field across lines counts once per line, as the bar may."""
+    the raw bytes, without decoding: a row whose quoted field spans lines counts once per line,
+    which only the progress bar sees."""
     with path.open("rb") as probe:
         compressed = probe.read(2) == b"\x1f\x8b"
     breaks, last = 0, b"\n"
@@ -144,8 +145,8 @@ def ensure_partitions(session: Session, months: set[date], known: set[date]) -> 
 
     Each is made as a table of its own, then attached: ``ATTACH PARTITION`` takes a lock on
     ``usage_event`` that lets other transactions go on inserting events, where ``CREATE TABLE
-    … PARTITION OF`` would wait for all of them to end (and a chunk waiting its turn behind
-    this one would never end)."""
+    … PARTITION OF`` would wait for all of them to end — among them the next chunk of the same
+    load, which waits for this one to commit first."""
     if session.get_bind().dialect.name != "postgresql":
         return
     missing = sorted(months - known)
