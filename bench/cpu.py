@@ -46,10 +46,19 @@ def children(pid: int) -> list[int]:
 
 
 class CpuMeter:
-    def __init__(self, db_url: str | None = None, *, own: bool = True, pids=()) -> None:
-        """``db_url``: the PostgreSQL server to find backends on (None: SQLite, in-process)."""
+    def __init__(
+        self,
+        db_url: str | None = None,
+        *,
+        own: bool = True,
+        pids=(),
+        application_name: str = APPLICATION_NAME,
+    ) -> None:
+        """``db_url``: the PostgreSQL server to find backends on (None: SQLite, in-process);
+        the backends are those connected with ``application_name``."""
         self.own = own
         self.pids = list(pids)
+        self.application_name = application_name
         self.engine = None
         self.db_visible = db_url is None
         if db_url is not None:
@@ -65,7 +74,7 @@ class CpuMeter:
             return list(
                 conn.execute(
                     text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"),
-                    {"name": APPLICATION_NAME},
+                    {"name": self.application_name},
                 ).scalars()
             )
 

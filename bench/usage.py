@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import time
 from datetime import UTC, datetime, timedelta
@@ -26,7 +27,7 @@ from sqlalchemy.engine import make_url
 
 from bench.common import DATA_DIR, Target, log, postgres_reachable, remove_sqlite_files
 from bench.common import target as base_target
-from bench.cpu import APPLICATION_NAME
+from bench.cpu import APPLICATION_NAME, CpuMeter
 from core import migrate
 from core.runtime import Runtime
 from models import Customer, Line, TariffPlan, UsageFile
@@ -40,12 +41,16 @@ FIRST = datetime(2026, 6, 1, tzinfo=UTC)
 DAYS = 91
 
 
+# This run's backends only: other benches on the same server use APPLICATION_NAME too.
+RUN_APPLICATION_NAME = f"{APPLICATION_NAME}-usage-{os.getpid()}"
+
+
 def usage_target(name: str) -> Target:
     if name == "sqlite":
         return Target("sqlite", f"sqlite:///{DATA_DIR / 'usage.sqlite3'}")
     base = base_target("postgres")
     url = make_url(base.database_url).update_query_dict(
-        {"options": f"-csearch_path={SCHEMA}", "application_name": APPLICATION_NAME}
+        {"options": f"-csearch_path={SCHEMA}", "application_name": RUN_APPLICATION_NAME}
     )
     return Target("postgres", url.render_as_string(hide_password=False), SCHEMA)
 
@@ -151,7 +156,7 @@ def measure(name: str, events: int) -> dict:
     from workers.usage_jobs import load_usage_file
 
     app = portal.create_app(rt)
-    meter = tgt.cpu_meter()
+    meter = CpuMeter(tgt.url if name == "postgres" else None, application_name=RUN_APPLICATION_NAME)
     meter.start()
     started = time.perf_counter()
     with app.app_context():
@@ -176,6 +181,7 @@ def measure(name: str, events: int) -> dict:
         "events_per_s": round(loaded / wall),
         "events_per_cpu_s": round(loaded / cpu) if cpu else None,
         "db_cpu_visible": meter.db_visible,
+        "load_average": [round(x, 1) for x in os.getloadavg()],
     }
     (DATA_DIR / f"usage-{name}.json").write_text(json.dumps(result, indent=2))
     return result

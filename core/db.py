@@ -73,6 +73,12 @@ class Database:
         self.session_factory.configure(bind=connection, join_transaction_mode="create_savepoint")
 
     @property
+    def parallel_sessions(self) -> bool:
+        """Whether sessions may work at the same time, each on its own connection: not while
+        they all join one connection (``bind_to``)."""
+        return self.session_factory.kw.get("bind") is self.engine
+
+    @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 

@@ -8,11 +8,13 @@ the resume point it was read at: a second copy of the job finds the point moved 
 
 Events go in with bulk SQL: PostgreSQL ``COPY`` into the partitioned table, SQLite
 ``executemany``. The chunk's daily totals are summed in Python and upserted in one statement
-per chunk (``INSERT … ON CONFLICT DO UPDATE``; on PostgreSQL from ``unnest`` of arrays).
+per chunk (``INSERT … ON CONFLICT DO UPDATE``). On PostgreSQL the job checks and applies the
+chunks in SQL instead (``services.usage_ingest_pg``).
 """
 
 from __future__ import annotations
 
+import gzip
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -77,18 +79,35 @@ def read_chunks(path: Path, start: int, size: int) -> Iterator[Chunk]:
     """Chunks of ``size`` rows after the first ``start`` rows (the resume point)."""
     with open_rows(path) as text_io:
         header, rows = iter_rows(text_io)
-        remaining = (row for row in rows if row[0] - 1 > start)
-        done = start
-        while batch := list(islice(remaining, size)):
-            end = batch[-1][0] - 1
-            yield Chunk(done, end, batch, header)
-            done = end
+        yield from chunks_of(header, rows, start, size)
+
+
+def chunks_of(
+    header: Header, rows: Iterator[tuple[int, list[str]]], start: int, size: int
+) -> Iterator[Chunk]:
+    """``rows`` (numbered as ``iter_rows`` numbers them) in chunks of ``size``, after the
+    resume point ``start``."""
+    remaining = (row for row in rows if row[0] - 1 > start)
+    done = start
+    while batch := list(islice(remaining, size)):
+        end = batch[-1][0] - 1
+        yield Chunk(done, end, batch, header)
+        done = end
 
 
 def count_rows(path: Path) -> int:
-    """Data rows of the file (physical lines after the header), for the progress bar."""
-    with open_rows(path) as text_io:
-        return max(0, sum(1 for _ in text_io) - 1)
+    """Data rows of the file (line breaks after the header), for the progress bar. Counted in
+    the raw bytes, without decoding: a row whose quoted field spans lines counts once per line,
+    which only the progress bar sees."""
+    with path.open("rb") as probe:
+        compressed = probe.read(2) == b"\x1f\x8b"
+    breaks, last = 0, b"\n"
+    with gzip.open(path, "rb") if compressed else path.open("rb") as raw:
+        while block := raw.read(1 << 20):
+            breaks += block.count(b"\n")
+            last = block[-1:]
+    lines = breaks + (last != b"\n")  # a last line without a line break
+    return max(0, lines - 1)
 
 
 def parse_chunk(chunk: Chunk, latest: datetime | None = None) -> Parsed:
@@ -120,25 +139,38 @@ def _next_month(month: date) -> date:
 
 def ensure_partitions(session: Session, months: set[date], known: set[date]) -> None:
     """PostgreSQL: create the monthly partitions of ``usage_event`` that ``months`` need and
-    that do not exist yet (UTC month bounds). Idempotent; concurrent loaders serialise on an
-    advisory lock. Run it in its own short transaction, before the chunk that needs it."""
+    that are neither ``known`` nor exist yet (UTC month bounds). Idempotent; concurrent loaders
+    take turns. Run it in its own short transaction, before the chunk that needs it; ``known``
+    is not changed (a month becomes known once its partition is seen committed).
+
+    Each is made as a table of its own, then attached: ``ATTACH PARTITION`` takes a lock on
+    ``usage_event`` that lets other transactions go on inserting events, where ``CREATE TABLE
+    … PARTITION OF`` would wait for all of them to end — among them the next chunk of the same
+    load, which waits for this one to commit first."""
     if session.get_bind().dialect.name != "postgresql":
         return
     missing = sorted(months - known)
     if not missing:
         return
-    session.execute(text("SELECT pg_advisory_xact_lock(hashtext('usage_event partitions'))"))
+    # The lock ATTACH takes anyway, taken first: loaders creating partitions wait for each
+    # other (loaders inserting events do not), and this one then sees what they created.
+    session.execute(text("LOCK TABLE ONLY usage_event IN SHARE UPDATE EXCLUSIVE MODE"))
     for month in missing:
         name = partition_name(month)
         if session.scalar(text("SELECT to_regclass(:n)"), {"n": name}) is None:
             session.execute(
                 text(
-                    f"CREATE TABLE {name} PARTITION OF usage_event "
+                    f"CREATE TABLE {name} "
+                    "(LIKE usage_event INCLUDING DEFAULTS INCLUDING CONSTRAINTS)"
+                )
+            )
+            session.execute(
+                text(
+                    f"ALTER TABLE usage_event ATTACH PARTITION {name} "
                     f"FOR VALUES FROM ('{month.isoformat()} 00:00:00+00') "
                     f"TO ('{_next_month(month).isoformat()} 00:00:00+00')"
                 )
             )
-        known.add(month)
 
 
 # --- applying a chunk --------------------------------------------------------------------------
@@ -287,8 +319,11 @@ def _insert_events(session: Session, file_id: int, rows) -> None:
 
 
 def _sqlite_time(value: datetime) -> str:
-    # The text form SQLAlchemy's DateTime uses on SQLite, so queries compare like with like.
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    # The text form SQLAlchemy's DateTime uses on SQLite ("%Y-%m-%d %H:%M:%S.%f"), so queries
+    # compare like with like.
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _upsert_daily(session: Session, rows) -> None:

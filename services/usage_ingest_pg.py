@@ -1,13 +1,17 @@
 """PostgreSQL: a chunk of a usage file checked and applied in SQL.
 
-Python only splits the file into rows and refuses what needs the row as a whole (wrong number of
-fields, too long, not UTF-8); the other fields go to the server as text (``COPY`` into a
-temporary table). One statement then checks every row with the rules of
-``services.usage_format.parse_row`` — the same reasons, in the same order, with the same
-offending value — parses the times (with their offsets) and looks the numbers up in ``line``.
-From that checked table, in the same transaction: the events (``INSERT … SELECT`` into the
-partitioned ``usage_event``), the chunk's daily totals per Warsaw day (one upsert), and the
-rejected rows (their raw text is rebuilt in Python from the chunk).
+Python only splits the file into rows (``services.usage_staging``); the fields go to the server
+as text (``COPY`` into a temporary table). One statement then checks every row with the rules
+of ``services.usage_format.parse_row`` — the same reasons, in the same order, with the same
+offending value — parses the times (with their offsets) and looks the numbers up in ``line``;
+a chunk whose rows all have the usual clean shape gets a shorter statement with the checks
+that shape leaves open. From that checked table, in the same transaction: the events
+(``INSERT … SELECT`` into the partitioned ``usage_event``), the chunk's daily totals per Warsaw
+day (one upsert), and the rejected rows (their raw text is rebuilt in Python from the chunk).
+
+A chunk's transaction has two parts (``insert_events``, then ``apply_totals``), so that the job
+can run the first part of one chunk while the previous chunk finishes on another connection;
+the second part moves the resume point and writes what chunks share, in file order.
 
 A chunk whose events fall in a month without a partition raises ``PartitionsMissing`` before
 anything is written: the caller rolls back, creates the partitions in their own short
@@ -16,25 +20,24 @@ transaction (``usage_ingest.ensure_partitions``) and applies the chunk again.
 
 from __future__ import annotations
 
-import csv
-import io
-from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
-from services.usage_format import MAX_QUANTITY, MAX_ROW_CHARS, Rejection, raw_text
+from services.usage_format import MAX_QUANTITY, Rejection
 from services.usage_ingest import (
     DAILY_COLUMNS,
     DAILY_CONFLICT,
+    DAILY_STAGE,
     Applied,
-    Chunk,
     _driver,
     _insert_rejections,
+    _next_month,
     move_resume_point,
     partition_name,
     record_counts,
 )
+from services.usage_staging import Staged
 
 RAW_STAGE = """
 CREATE TEMPORARY TABLE IF NOT EXISTS usage_raw_stage (
@@ -161,6 +164,66 @@ SELECT file_row, reason,
     CASE WHEN reason IS NULL THEN cn END
 FROM r
 """  # noqa: S608 - module constants only
+# Rows of the clean shape (``usage_staging.CLEAN_ROW``) only: what is left to check is whether
+# the day exists in its month, the time range, the quantity's limit for the kind, and the
+# number's line, in parse_row's order.
+CLEAN_CHECK = f"""
+INSERT INTO usage_checked_stage
+SELECT file_row, reason,
+    CASE reason WHEN 'unknown_number' THEN msisdn WHEN 'quantity_range' THEN quantity
+                WHEN 'date' THEN started_at WHEN 'date_range' THEN started_at END,
+    line_id, customer_id, at, kind, direction, zone,
+    CASE WHEN reason IS NULL THEN qn END,
+    CASE WHEN reason IS NULL THEN cn END
+FROM (
+    SELECT r.*, l.id AS line_id, l.customer_id,
+        CASE
+            WHEN at IS NULL THEN 'date'
+            WHEN at < '2000-01-01 00:00:00+00' OR at > %(latest)s THEN 'date_range'
+            WHEN qn > CASE kind WHEN 'voice' THEN {MAX_QUANTITY["voice"]}
+                                WHEN 'data' THEN {MAX_QUANTITY["data"]}
+                                ELSE {MAX_QUANTITY["sms"]} END THEN 'quantity_range'
+            WHEN l.id IS NULL THEN 'unknown_number'
+        END AS reason
+    FROM (
+        SELECT file_row, msisdn, started_at, kind, direction, zone, quantity,
+            CASE WHEN {_c("substr(started_at, 9, 2)")} <= '28' OR {_day_fits("started_at")}
+                 THEN started_at::timestamptz END AS at,
+            quantity::bigint AS qn, charge::numeric AS cn
+        FROM usage_raw_stage
+        OFFSET 0  -- each cast once per row
+    ) r
+    LEFT JOIN line l ON l.msisdn = r.msisdn
+) c
+"""  # noqa: S608 - module constants only
+# For the chunk's transaction only. It commits without waiting for its WAL to reach the disk:
+# a crash of the database server may forget the last chunks committed, but each as a whole
+# together with the resume point it moved (one transaction), so the next run of the job reads
+# those rows again from the resume point that survived: nothing lost, nothing counted twice.
+# Nothing outside the database acts on such a commit: the file becomes "loaded", and spend
+# alerts are queued, only by the ordinary, durable commit of ``usage_files.finish``, which
+# makes every earlier commit durable too. work_mem keeps the chunk's sorts in memory.
+CHUNK_SETTINGS = """
+SELECT set_config('synchronous_commit', 'off', true), set_config('work_mem', '64MB', true)
+"""
+# One round trip: the settings, the staging tables (created once per connection), emptied
+# (they are already after a commit; not when the caller's transaction spans chunks).
+CHUNK_START = ";".join(
+    (
+        CHUNK_SETTINGS,
+        RAW_STAGE,
+        CHECKED_STAGE,
+        DAILY_STAGE,
+        "TRUNCATE usage_raw_stage, usage_checked_stage, usage_daily_stage",
+    )
+)
+# The UTC months of the chunk's events: first their first and last (cheap), and only when a
+# month in between has no known partition, each month.
+SPAN = """
+SELECT date_trunc('month', min(started_at) AT TIME ZONE 'UTC')::date,
+       date_trunc('month', max(started_at) AT TIME ZONE 'UTC')::date
+FROM usage_checked_stage WHERE reason IS NULL
+"""
 MONTHS = """
 SELECT DISTINCT date_trunc('month', started_at AT TIME ZONE 'UTC')::date
 FROM usage_checked_stage WHERE reason IS NULL
@@ -172,12 +235,22 @@ SELECT started_at, line_id, customer_id, kind, direction, zone, quantity, charge
        file_row
 FROM usage_checked_stage WHERE reason IS NULL
 """
-DAILY = f"""
-INSERT INTO usage_daily ({DAILY_COLUMNS})
+# The chunk's sums per line, Warsaw day, kind, zone and direction, in the order of
+# usage_daily's key (prepared while the previous chunk may still be open)…
+DAILY_SUMS = f"""
+INSERT INTO usage_daily_stage ({DAILY_COLUMNS})
 SELECT line_id, (started_at AT TIME ZONE 'Europe/Warsaw')::date, kind, zone, direction,
        customer_id, sum(quantity), count(*), sum(charge)
 FROM usage_checked_stage WHERE reason IS NULL
 GROUP BY 1, 2, 3, 4, 5, 6
+ORDER BY 1, 2, 3, 4, 5
+"""  # noqa: S608 - module constants only
+# … added to the daily totals in turn, in key order (the index is walked once, and concurrent
+# loads lock shared rows in one order).
+DAILY = f"""
+INSERT INTO usage_daily ({DAILY_COLUMNS})
+SELECT {DAILY_COLUMNS} FROM usage_daily_stage
+ORDER BY line_id, day, kind, zone, direction
 {DAILY_CONFLICT}
 """  # noqa: S608 - module constants only
 REJECTED = """
@@ -194,80 +267,54 @@ class PartitionsMissing(Exception):
         self.months = months
 
 
-@dataclass
-class Staged:
-    """A chunk ready to copy: its rows as CSV text, and the rows refused as a whole."""
+def insert_events(
+    session: Session, file_id: int, staged: Staged, latest: datetime, partitions: set[date]
+) -> int:
+    """The first part of a chunk's transaction: its rows copied and checked into the staging
+    table, the good ones inserted as events; returns their number. ``partitions`` holds the
+    months known to have a partition (filled as they are found).
 
-    start: int
-    end: int
-    csv_text: str
-    rejections: list[Rejection]
-    chunk: Chunk
-
-
-def stage_chunk(chunk: Chunk) -> Staged:
-    """No database: the rows of ``chunk`` with the header's width, as CSV of the row number
-    and the seven columns; the others refused with their reason."""
-    header = chunk.header
-    pick, width, delimiter = header.pick, header.width, header.delimiter
-    good, rejections = [], []
-    for number, fields in chunk.rows:
-        if len(fields) != width:
-            reason, detail = "columns", str(len(fields))
-        else:
-            joined = "".join(fields)
-            if len(joined) > MAX_ROW_CHARS:
-                reason, detail = "too_long", None
-            elif "\ufffd" in joined:
-                reason, detail = "encoding", None
-            else:
-                good.append((number, *pick(fields)))
-                continue
-        rejections.append(Rejection(number, reason, detail, raw_text(fields, delimiter)))
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerows(good)
-    return Staged(chunk.start, chunk.end, buf.getvalue(), rejections, chunk)
-
-
-def apply_staged(
-    session: Session,
-    file_id: int,
-    staged: Staged,
-    latest: datetime,
-    partitions: set[date],
-    store_rejections: int,
-) -> Applied | None:
-    """``usage_ingest.apply_chunk`` for PostgreSQL, from a staged chunk. ``partitions`` holds
-    the months known to have a partition (filled as they are found)."""
-    if not move_resume_point(session, file_id, staged.start, staged.end):
-        return None
+    It may run while the previous chunk's transaction is still open: it writes only new event
+    rows and its own temporary tables, nothing another chunk's transaction writes or waits
+    for. Rows that chunks share (daily totals, the file's counts) are written by
+    ``apply_totals``, in turn."""
     with _driver(session).cursor() as cur:
-        cur.execute(RAW_STAGE)
-        cur.execute(CHECKED_STAGE)
-        # Empty already after a commit; not when the caller's transaction spans chunks.
-        cur.execute("TRUNCATE usage_raw_stage, usage_checked_stage")
+        cur.execute(CHUNK_START)
         with cur.copy(
             "COPY usage_raw_stage (file_row, msisdn, started_at, kind, direction, zone, "
             "quantity, charge) FROM STDIN (FORMAT csv)"
         ) as copy:
             copy.write(staged.csv_text)
-        cur.execute(CHECK, {"comma": staged.chunk.header.delimiter == ";", "latest": latest})
-        cur.execute(MONTHS)
-        months = {row[0] for row in cur.fetchall()}
-        _check_partitions(cur, months, partitions)
+        if staged.clean:
+            cur.execute(CLEAN_CHECK, {"latest": latest})
+        else:
+            cur.execute(CHECK, {"comma": staged.delimiter == ";", "latest": latest})
+        _check_partitions(cur, partitions)
         cur.execute(EVENTS, {"file": file_id})
         loaded = cur.rowcount
+        if loaded:
+            cur.execute(DAILY_SUMS)
+        return loaded
+
+
+def apply_totals(
+    session: Session, file_id: int, staged: Staged, loaded: int, store_rejections: int
+) -> Applied | None:
+    """The second part, once the previous chunk is committed: the file's resume point moves
+    (None when another load moved it first: the caller rolls back, events included), then the
+    chunk's daily totals, its rejected rows (at most ``store_rejections`` stored, all
+    counted) and the file's counts."""
+    if not move_resume_point(session, file_id, staged.start, staged.end):
+        return None
+    with _driver(session).cursor() as cur:
         if loaded:
             cur.execute(DAILY)
         cur.execute(REJECTED)
         found = cur.fetchall()
     rejections = staged.rejections
     if found:
-        fields_of = dict(staged.chunk.rows)
-        delimiter = staged.chunk.header.delimiter
         rejections = rejections + [
-            Rejection(row, reason, detail, raw_text(fields_of[row], delimiter))
-            for row, reason, detail in found
+            Rejection(row, reason, detail, staged.raw(row)) for row, reason, detail in found
         ]
         rejections.sort(key=lambda r: r.row)
     _insert_rejections(session, file_id, rejections[: max(0, store_rejections)])
@@ -275,7 +322,16 @@ def apply_staged(
     return Applied(loaded, len(rejections))
 
 
-def _check_partitions(cur, months: set[date], known: set[date]) -> None:
+def _check_partitions(cur, known: set[date]) -> None:
+    """PartitionsMissing unless every month of the checked events has a partition."""
+    cur.execute(SPAN)
+    first, last = cur.fetchone()
+    if first is None:
+        return
+    if _months(first, last) <= known:
+        return
+    cur.execute(MONTHS)
+    months = {row[0] for row in cur.fetchall()}
     missing = set()
     for month in months - known:
         cur.execute("SELECT to_regclass(%s)", (partition_name(month),))
@@ -285,3 +341,12 @@ def _check_partitions(cur, months: set[date], known: set[date]) -> None:
             known.add(month)
     if missing:
         raise PartitionsMissing(missing)
+
+
+def _months(first: date, last: date) -> set[date]:
+    """The first days of the months from ``first`` to ``last`` (both first days of a month)."""
+    months, month = set(), first
+    while month <= last:
+        months.add(month)
+        month = _next_month(month)
+    return months

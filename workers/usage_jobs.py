@@ -3,27 +3,34 @@
 ``load_usage_file(file_id)`` claims the file, then commits one chunk of rows per transaction
 together with the file's resume point, so it may be killed at any moment and run again (or
 twice at once): it continues from the last committed chunk and never applies a chunk twice.
+On PostgreSQL two chunks are in flight at once, on two connections; they commit in file order.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor, wait
+from collections import deque
+from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from datetime import datetime
 from typing import TypeVar
 
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
+from core.db import Database
 from models import UsageFile
-from services import usage_files, usage_ingest, usage_ingest_pg
+from services import usage_files, usage_ingest, usage_ingest_pg, usage_staging
 from services.usage_format import FileRefused, latest_allowed
 from workers.context import runtime, unit_of_work
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-CHUNK_ROWS = {"postgresql": 20_000, "sqlite": 10_000}
+C = TypeVar("C")
+CHUNK_ROWS = {"postgresql": 50_000, "sqlite": 10_000}
+# PostgreSQL: chunks applied at once, each in its own transaction on its own connection.
+IN_FLIGHT = 2
 
 
 def chunk_rows(dialect: str) -> int:
@@ -66,7 +73,8 @@ def load_usage_file(file_id: int) -> str:
 def _load_in_python(file_id: int, path, start: int, size: int, rejected: int) -> bool | None:
     """Parse each chunk in Python and apply it (SQLite). None when overtaken."""
     lines = usage_ingest.LineDirectory()
-    for parsed in _ahead(path, start, size, usage_ingest.parse_chunk):
+    chunks = usage_ingest.read_chunks(path, start, size)
+    for parsed in _ahead(chunks, usage_ingest.parse_chunk):
         with unit_of_work() as s:
             applied = usage_ingest.apply_chunk(
                 s,
@@ -83,37 +91,72 @@ def _load_in_python(file_id: int, path, start: int, size: int, rejected: int) ->
 
 
 def _load_in_sql(file_id: int, path, start: int, size: int, rejected: int) -> bool | None:
-    """Copy each chunk to PostgreSQL, which checks and applies it. None when overtaken."""
+    """Copy each chunk to PostgreSQL, which checks and applies it, two chunks at a time on two
+    connections (``_apply_in_turn``). None when overtaken."""
+    db = runtime().db
     partitions: set = set()
     latest = latest_allowed()
-    for staged in _ahead(path, start, size, usage_ingest_pg.stage_chunk):
-        while True:
-            try:
-                with unit_of_work() as s:
-                    applied = usage_ingest_pg.apply_staged(
-                        s,
-                        file_id,
-                        staged,
-                        latest,
-                        partitions,
-                        store_rejections=usage_ingest.MAX_STORED_REJECTIONS - rejected,
-                    )
+    stored = [rejected]  # rejected rows so far, counted in the order the chunks commit
+    blocks = usage_staging.read_blocks(path, start, size)
+    width = IN_FLIGHT if db.parallel_sessions else 1
+    in_flight: deque[Future] = deque()
+    last = None
+    with ThreadPoolExecutor(width, thread_name_prefix="usage-apply") as pool:
+        for staged in _ahead(blocks, usage_staging.stage):
+            last = pool.submit(
+                _apply_in_turn, db, file_id, staged, latest, partitions, last, stored
+            )
+            in_flight.append(last)
+            if len(in_flight) == width and in_flight.popleft().result() is None:
                 break
-            except usage_ingest_pg.PartitionsMissing as missing:
-                with unit_of_work() as s:
-                    usage_ingest.ensure_partitions(s, missing.months, partitions)
-        if applied is None:
-            log.info("usage file %s: another load is ahead of this one; stopping", file_id)
-            return None
-        rejected += applied.rejected
+    # A chunk that stops the load stops every chunk after it: the last one tells.
+    if last is not None and last.result() is None:
+        log.info("usage file %s: another load is ahead of this one; stopping", file_id)
+        return None
     return True
 
 
-def _ahead(path, start: int, size: int, prepare: Callable[[usage_ingest.Chunk], T]) -> Iterator[T]:
+def _apply_in_turn(
+    db: Database,
+    file_id: int,
+    staged: usage_staging.Staged,
+    latest: datetime,
+    partitions: set,
+    previous: Future | None,
+    stored: list[int],
+) -> usage_ingest.Applied | None:
+    """One chunk in its own transaction: the events go in at once, the rest (resume point,
+    daily totals, rejections) once the previous chunk's transaction has committed, so chunks
+    commit in file order. None when the load stopped (overtaken) before or at this chunk; an
+    error in the previous chunk is raised here too, and this one rolls back."""
+    while True:
+        try:
+            with db.session_scope() as s:
+                loaded = usage_ingest_pg.insert_events(s, file_id, staged, latest, partitions)
+                if previous is not None and previous.result() is None:
+                    s.rollback()
+                    return None
+                applied = usage_ingest_pg.apply_totals(
+                    s,
+                    file_id,
+                    staged,
+                    loaded,
+                    store_rejections=usage_ingest.MAX_STORED_REJECTIONS - stored[0],
+                )
+                if applied is None:
+                    s.rollback()
+                    return None
+            stored[0] += applied.rejected
+            return applied
+        except usage_ingest_pg.PartitionsMissing as missing:
+            with db.session_scope() as s:
+                usage_ingest.ensure_partitions(s, missing.months, partitions)
+
+
+def _ahead(chunks: Generator[C, None, None], prepare: Callable[[C], T]) -> Iterator[T]:
     """The file's chunks, each passed through ``prepare`` one chunk ahead in a thread: reading
     and parsing (Python) run while the database applies the previous chunk (the thread runs
     while this one waits on the server). Only the thread touches the file."""
-    chunks = usage_ingest.read_chunks(path, start, size)
 
     def next_parsed() -> T | None:
         chunk = next(chunks, None)
