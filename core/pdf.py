@@ -20,7 +20,6 @@ one chunk, not of the whole document.
 
 from __future__ import annotations
 
-import gc
 import io
 import multiprocessing
 import os
@@ -118,15 +117,14 @@ def render_pdf_a(html: str, attachments: list[tuple[str, bytes, str]] = ()) -> b
             )
             for name, data, description in attachments
         ]
-        # WeasyPrint opens its sRGB output-intent profile for PDF/A and leaves the file to the
-        # garbage collector (a ResourceWarning): collect it here, where that is expected.
+        # WeasyPrint opens its sRGB output-intent profile for PDF/A and never closes the file;
+        # it goes (with a ResourceWarning) when its last reference does, inside this block.
+        # (A full gc.collect() here cost 0.15 s of a large invoice's 2 s.)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ResourceWarning)
-            data = HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher).write_pdf(
+            return HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher).write_pdf(
                 font_config=fonts, pdf_variant="pdf/a-3b", attachments=files
             )
-            gc.collect()
-        return data
 
 
 # Rendering processes for chunked documents: the cores of the machine, at most four.

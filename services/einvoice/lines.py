@@ -1,7 +1,7 @@
 """The lines an invoice document prints, and its breakdowns by VAT rate and cost centre.
 
 ``summary`` gives all three at once. A large invoice (over ``DETAIL_LIMIT`` lines) is summed
-in the database, three grouped queries instead of loading tens of thousands of lines; amounts
+in the database, two grouped queries instead of loading tens of thousands of lines; amounts
 are summed as whole grosze (quantities as ten-thousandths), so the sums are exact on SQLite
 too, whose numeric columns are floating point.
 """
@@ -112,12 +112,10 @@ def summary(session: Session, invoice: Invoice) -> Summary:
     if count <= DETAIL_LIMIT:
         lines = load(session, invoice)
         return Summary(count, document_lines(lines), rate_totals(lines), cost_centres(lines))
-    return Summary(
-        count,
-        _grouped_lines(session, invoice),
-        _grouped_rates(session, invoice),
-        _grouped_centres(session, invoice),
-    )
+    printed = _grouped_lines(session, invoice)
+    # Per rate, the printed lines' nets add up to the rate's net (exact sums of grosze).
+    rates = vat.totals_by_rate(printed)
+    return Summary(count, printed, rates, _grouped_centres(session, invoice))
 
 
 def _scaled(column, scale: int):
@@ -174,18 +172,6 @@ def _grouped_lines(session: Session, invoice: Invoice) -> list[DocLine]:
             )
         )
     return out
-
-
-def _grouped_rates(session: Session, invoice: Invoice) -> list[vat.RateTotal]:
-    t = InvoiceLine.__table__
-    rows = session.execute(
-        select(t.c.vat_rate, _scaled(t.c.net, 100))
-        .where(t.c.invoice_id == invoice.id)
-        .group_by(t.c.vat_rate)
-    )
-    return vat.totals_by_rate(
-        [DocLine("", "", ZERO, ZERO, _unscaled(net, 100), rate, ZERO, ZERO) for rate, net in rows]
-    )
 
 
 def _grouped_centres(session: Session, invoice: Invoice) -> list[CostCentre]:
