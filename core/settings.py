@@ -66,6 +66,9 @@ class Settings:
     # file stays in My files for this many days.
     report_inline_rows: int = 2000
     report_keep_days: int = 7
+    # An invoice's billing detail (XLSX, PDF) of up to this many invoice lines downloads at
+    # once; a larger one is made by a worker and waits in My files.
+    invoice_detail_inline_lines: int = 2000
 
     @property
     def embedded_redis(self) -> bool:
@@ -252,6 +255,10 @@ def load_settings(env: dict | None = None) -> Settings:
         report_keep_days = int(env.get("REPORT_KEEP_DAYS") or 7)
     except ValueError as exc:
         raise ConfigError("REPORT_INLINE_ROWS and REPORT_KEEP_DAYS must be whole numbers.") from exc
+    try:
+        invoice_detail_inline_lines = int(env.get("INVOICE_DETAIL_INLINE_LINES") or 2000)
+    except ValueError as exc:
+        raise ConfigError("INVOICE_DETAIL_INLINE_LINES must be a whole number.") from exc
 
     files_path = Path(env.get("FILES_PATH") or instance / "files").resolve()
 
@@ -277,6 +284,7 @@ def load_settings(env: dict | None = None) -> Settings:
         default_locale=locale,
         report_inline_rows=report_inline_rows,
         report_keep_days=report_keep_days,
+        invoice_detail_inline_lines=invoice_detail_inline_lines,
         warehouse_api_token=_token(env, "WAREHOUSE_API_TOKEN"),
         public_url=_public_url(env),
         operator_party=_operator_party(env),

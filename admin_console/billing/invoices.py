@@ -1,6 +1,9 @@
 """Invoices in the console (/admin/billing/invoices/): the issued invoices and corrections of
 the staff member's customers (account managers: their own; operator admins: all), an
-invoice's page with its lines, and issuing a correction from it.
+invoice's page with its lines and the downloads of its documents, and issuing a correction
+from it. The billing detail (XLSX, PDF) of an invoice with more lines than download at once is
+made by a worker: the staff member waits on a page of that file (``file``), which shows the
+progress and then the download.
 
 A correction is entered on the invoice page: the corrected net amount of any line (the inputs
 hold each line's current amount) and up to three extra charges or credits, with the reason.
@@ -10,7 +13,18 @@ after the commit. Another customer's invoice is 404.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select
@@ -18,9 +32,20 @@ from sqlalchemy import or_, select
 from admin_console import scope
 from admin_console.billing.forms import CorrectionForm
 from core.web import actor, commit, db, runtime
-from models import Customer, Invoice, InvoiceLine, InvoiceState, StaffRole
+from models import (
+    BackgroundTask,
+    Customer,
+    Invoice,
+    InvoiceLine,
+    InvoiceState,
+    StaffRole,
+    TaskStatus,
+)
 from services import ServiceError, billing, corrections
+from services.einvoice import detail_work, documents
 from services.einvoice import lines as doclines
+from services.einvoice.fa3 import InvalidDocument
+from services.fleet_io import work as task_work
 
 bp = Blueprint("console_invoices", __name__, url_prefix="/billing/invoices")
 
@@ -81,7 +106,7 @@ def _page(invoice: Invoice, form: CorrectionForm | None = None, error=None, stat
             or_(InvoiceLine.msisdn.ilike(like), InvoiceLine.description.ilike(like))
         )
     shown = list(db().scalars(query.order_by(InvoiceLine.position).limit(LIMIT + 1)))
-    all_lines = doclines.load(db(), invoice)
+    summary = doclines.summary(db(), invoice)
     correctable = invoice.kind.value == "invoice"
     return (
         render_template(
@@ -90,8 +115,9 @@ def _page(invoice: Invoice, form: CorrectionForm | None = None, error=None, stat
             customer=db().get(Customer, invoice.customer_id),
             lines=shown[:LIMIT],
             more=len(shown) > LIMIT,
-            line_count=len(all_lines),
-            rates=doclines.rate_totals(all_lines),
+            line_count=summary.count,
+            rates=summary.rates,
+            kinds=DOWNLOADS,
             nets=corrections.current_nets(db(), invoice) if correctable else {},
             corrected=db().get(Invoice, invoice.corrects_id) if invoice.corrects_id else None,
             corrections_of=list(
@@ -154,3 +180,99 @@ def correct(invoice_id: int):
     commit()
     flash(_("Correction %(number)s issued.", number=number), "success")
     return redirect(url_for("console_invoices.detail", invoice_id=correction.id))
+
+
+# --- documents ---------------------------------------------------------------------------------
+
+DOWNLOADS = {
+    "pdf": "invoice.pdf",
+    "fa3": "fa3.xml",
+    "ubl": "ubl.xml",
+    "csv": "detail.csv",
+    "xlsx": "detail.xlsx",
+    "detail_pdf": "detail.pdf",
+}
+
+
+def inline_limit() -> int:
+    """As the portal's: INVOICE_DETAIL_INLINE_LINES, or the app config's override."""
+    configured = current_app.config.get("INVOICE_DETAIL_INLINE_LIMIT")
+    if configured is not None:
+        return int(configured)
+    return runtime().settings.invoice_detail_inline_lines
+
+
+def _download(invoice_id: int, kind: str):
+    invoice = invoice_or_404(invoice_id)
+    if kind in detail_work.FORMATS and detail_work.line_count(db(), invoice) > inline_limit():
+        task = detail_work.start(db(), invoice, kind, staff_user=current_user)
+        task_id = task.id
+        commit()
+        return redirect(url_for(".file", invoice_id=invoice_id, task_id=task_id))
+    try:
+        body = documents.render(db(), invoice, kind)
+    except InvalidDocument:
+        abort(409)
+    response = make_response(body)
+    response.headers["Content-Type"] = documents.CONTENT_TYPES[kind]
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{documents.file_name(invoice, kind)}"'
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+for _kind, _suffix in DOWNLOADS.items():
+    bp.add_url_rule(
+        f"/<int:invoice_id>/{_suffix}",
+        f"download_{_kind}",
+        lambda invoice_id, _k=_kind: _download(invoice_id, _k),
+    )
+
+
+def _own_file_or_404(invoice_id: int, task_id: int) -> BackgroundTask:
+    invoice_or_404(invoice_id)
+    task = db().get(BackgroundTask, task_id)
+    if (
+        task is None
+        or task.kind != detail_work.KIND
+        or task.staff_user_id != current_user.id
+        or task.params.get("invoice_id") != invoice_id
+    ):
+        abort(404)
+    return task
+
+
+@bp.route("/<int:invoice_id>/files/<int:task_id>")
+def file(invoice_id: int, task_id: int):
+    """A billing detail being made by a worker: progress (the page reloads itself), then the
+    download."""
+    task = _own_file_or_404(invoice_id, task_id)
+    invoice = db().get(Invoice, invoice_id)
+    return render_template(
+        "admin_console/billing/invoice_file.html",
+        invoice=invoice,
+        task=task,
+        expired=task_work.is_expired(task),
+        running=task.status in (TaskStatus.queued, TaskStatus.running),
+    )
+
+
+@bp.route("/<int:invoice_id>/files/<int:task_id>/download")
+def file_download(invoice_id: int, task_id: int):
+    task = _own_file_or_404(invoice_id, task_id)
+    if task.status != TaskStatus.done or not task.file_path:
+        return redirect(url_for(".file", invoice_id=invoice_id, task_id=task_id))
+    path = runtime().files.path(task.file_path)
+    if not path.is_file():
+        flash(_("The file is no longer available. Prepare it again."), "warning")
+        return redirect(url_for(".file", invoice_id=invoice_id, task_id=task_id))
+    response = send_file(
+        path,
+        mimetype=task.content_type or "application/octet-stream",
+        as_attachment=True,
+        download_name=task.file_name or path.name,
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -37,6 +37,7 @@ KIND_LABELS = {
     work.APPLY: _l("Fleet import"),
     "report_export": _l("Report"),
     "invoice_zip": _l("Invoice documents (ZIP)"),
+    "invoice_detail": _l("Billing detail"),
 }
 KIND_ICONS = {
     work.EXPORT: "bi-file-earmark-spreadsheet",
@@ -44,6 +45,7 @@ KIND_ICONS = {
     work.APPLY: "bi-upload",
     "report_export": "bi-bar-chart",
     "invoice_zip": "bi-file-earmark-zip",
+    "invoice_detail": "bi-receipt",
 }
 # Pages of their own for finished tasks of some kinds (the rest show the task page).
 RESULT_PAGES = {work.CHECK: "fleet_io.import_preview"}

@@ -1,5 +1,7 @@
 """Invoices (/invoices/): the customer's invoices with filters and totals, an invoice's page,
-and the download of each of its documents (FA(3), UBL, PDF, billing detail CSV/XLSX).
+and the download of each of its documents (FA(3), UBL, PDF, billing detail CSV/XLSX/PDF). The
+billing detail of an invoice with more lines than ``inline_limit()`` is made as XLSX or PDF
+by a worker and waits in My files.
 
 Invoices are company documents: company-wide fleet administrators and viewers read them.
 Employees get 403; an administrator limited to a division gets 403 on the list and 404 on
@@ -13,6 +15,7 @@ from decimal import Decimal
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     make_response,
     redirect,
@@ -25,12 +28,12 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
-from core.web import commit, db
+from core.web import commit, db, runtime
 from models import Invoice, InvoiceState, PortalRole
 from models.base import utcnow
 from services import ServiceError, invoice_reports, payments
 from services.billing_period import Period, local_date
-from services.einvoice import archive, documents
+from services.einvoice import archive, detail_work, documents
 from services.einvoice import lines as doclines
 from services.einvoice.fa3 import InvalidDocument
 
@@ -48,6 +51,7 @@ KINDS = {
     "pdf": "invoice.pdf",
     "csv": "detail.csv",
     "xlsx": "detail.xlsx",
+    "detail_pdf": "detail.pdf",
 }
 
 
@@ -190,7 +194,7 @@ def cost_centres():
 @bp.route("/<int:invoice_id>")
 def detail(invoice_id: int):
     invoice = invoice_or_404(invoice_id)
-    lines = doclines.load(db(), invoice)
+    summary = doclines.summary(db(), invoice)
     corrected = db().get(Invoice, invoice.corrects_id) if invoice.corrects_id else None
     corrections = list(
         db().scalars(select(Invoice).where(Invoice.corrects_id == invoice.id, visible()))
@@ -198,11 +202,11 @@ def detail(invoice_id: int):
     return render_template(
         "portal/invoices/detail.html",
         invoice=invoice,
-        lines=doclines.document_lines(lines),
-        summarised=len(lines) > doclines.DETAIL_LIMIT,
-        line_count=len(lines),
-        rates=doclines.rate_totals(lines),
-        centres=doclines.cost_centres(lines),
+        lines=summary.lines,
+        summarised=summary.summarised,
+        line_count=summary.count,
+        rates=summary.rates,
+        centres=summary.centres,
         payments=payments.payments_of(db(), invoice),
         status=payments.status(invoice, local_date(utcnow())).value,
         balance=payments.balance(invoice),
@@ -213,8 +217,26 @@ def detail(invoice_id: int):
     )
 
 
+def inline_limit() -> int:
+    """Invoice lines whose billing detail downloads at once (INVOICE_DETAIL_INLINE_LINES; the
+    app config's INVOICE_DETAIL_INLINE_LIMIT overrides it, as tests do)."""
+    configured = current_app.config.get("INVOICE_DETAIL_INLINE_LIMIT")
+    if configured is not None:
+        return int(configured)
+    return runtime().settings.invoice_detail_inline_lines
+
+
 def _download(invoice_id: int, kind: str):
     invoice = invoice_or_404(invoice_id)
+    if kind in detail_work.FORMATS and detail_work.line_count(db(), invoice) > inline_limit():
+        task = detail_work.start(db(), invoice, kind, portal_user=current_user)
+        task_id = task.id
+        commit()
+        flash(
+            _("The billing detail is being prepared. It will also be waiting for you in My files."),
+            "info",
+        )
+        return redirect(url_for("files.task", task_id=task_id))
     try:
         body = documents.render(db(), invoice, kind)
     except InvalidDocument:

@@ -2,7 +2,8 @@
 
 ``start`` creates the task (kind ``invoice_zip``) for a company-wide portal user and a range
 of billing months; ``write_zip`` writes one folder per issued invoice or correction of the
-customer whose billing month lies in the range — FA(3), UBL, PDF and the billing detail CSV —
+customer whose billing month lies in the range — FA(3), UBL, PDF and the billing detail as
+CSV and as the PDF appendix —
 reporting progress per invoice. A document that cannot be made (an FA(3) over KSeF's limit)
 is left out and listed in ``BRAK.txt`` of that folder.
 """
@@ -27,7 +28,7 @@ KIND = "invoice_zip"
 JOB = "workers.invoice_jobs.build_invoice_zip"
 TIMEOUT = 3600
 MAX_MONTHS = 12
-DOCUMENTS = ("fa3", "ubl", "pdf", "csv")
+DOCUMENTS = ("fa3", "ubl", "pdf", "csv", "detail_pdf")
 
 
 def _invoices(session: Session, customer_id: int, first: date, last: date):

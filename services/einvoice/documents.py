@@ -9,8 +9,6 @@ date and the SHA-256 of the FA(3) as sent).
 
 from __future__ import annotations
 
-import csv
-import io
 from decimal import Decimal
 from functools import lru_cache
 
@@ -22,8 +20,10 @@ from core.pdf import render_pdf_a
 from core.settings import PROJECT_ROOT
 from integrations import ksef
 from models import Invoice, InvoiceKind, InvoiceState
-from services.einvoice import fa3, ubl
+from services.einvoice import detail, fa3, ubl
 from services.einvoice import lines as doclines
+from services.einvoice.detail import detail_csv, detail_xlsx
+from services.einvoice.lines import pln
 
 CONTENT_TYPES = {
     "fa3": "application/xml",
@@ -31,24 +31,9 @@ CONTENT_TYPES = {
     "pdf": "application/pdf",
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "detail_pdf": "application/pdf",
 }
-DETAIL_COLUMNS = (
-    "position",
-    "category",
-    "description",
-    "msisdn",
-    "cost_centre",
-    "unit",
-    "period_from",
-    "period_to",
-    "quantity",
-    "measure",
-    "unit_price",
-    "net",
-    "vat_rate",
-    "vat",
-    "gross",
-)
+DETAIL_COLUMNS = detail.COLUMNS
 
 
 def _base(invoice: Invoice) -> str:
@@ -66,6 +51,7 @@ def file_name(invoice: Invoice, kind: str) -> str:
         "pdf": f"{_base(invoice)}.pdf",
         "csv": f"{_base(invoice)}-specyfikacja.csv",
         "xlsx": f"{_base(invoice)}-specyfikacja.xlsx",
+        "detail_pdf": f"{_base(invoice)}-specyfikacja.pdf",
     }[kind]
 
 
@@ -80,69 +66,16 @@ def _corrected(session: Session, invoice: Invoice) -> Invoice | None:
     return None
 
 
-def fa3_xml(session: Session, invoice: Invoice) -> bytes:
+def fa3_xml(session: Session, invoice: Invoice, summary: doclines.Summary | None = None) -> bytes:
     _require_issued(invoice)
-    return fa3.build(invoice, doclines.load(session, invoice), _corrected(session, invoice))
+    summary = summary or doclines.summary(session, invoice)
+    return fa3.build(invoice, summary.lines, _corrected(session, invoice))
 
 
 def ubl_xml(session: Session, invoice: Invoice) -> bytes:
     _require_issued(invoice)
-    return ubl.build(invoice, doclines.load(session, invoice), _corrected(session, invoice))
-
-
-def _detail_rows(session: Session, invoice: Invoice):
-    for li in doclines.load(session, invoice):
-        yield (
-            li.position,
-            li.category,
-            li.description,
-            li.msisdn or "",
-            li.cost_centre or "",
-            li.unit_name or "",
-            li.period_from.isoformat() if li.period_from else "",
-            li.period_to.isoformat() if li.period_to else "",
-            li.quantity,
-            li.measure,
-            li.unit_price,
-            li.net,
-            li.vat_rate,
-            li.vat,
-            li.gross,
-        )
-
-
-def detail_csv(session: Session, invoice: Invoice) -> bytes:
-    """Per-line detail; ``;`` separated, decimal comma, UTF-8 with BOM (opens in Excel)."""
-    _require_issued(invoice)
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(DETAIL_COLUMNS)
-    for row in _detail_rows(session, invoice):
-        writer.writerow(
-            [str(v).replace(".", ",") if isinstance(v, Decimal) else _safe(v) for v in row]
-        )
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
-
-
-def _safe(value):
-    """No spreadsheet formula from text cells (=, +, -, @ at the start)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
-
-
-def detail_xlsx(session: Session, invoice: Invoice) -> bytes:
-    from openpyxl import Workbook
-
-    _require_issued(invoice)
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(invoice.number.replace("/", "-")[:31])
-    ws.append(DETAIL_COLUMNS)
-    for row in _detail_rows(session, invoice):
-        ws.append([float(v) if isinstance(v, Decimal) else _safe(v) for v in row])
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    summary = doclines.summary(session, invoice)
+    return ubl.build(invoice, summary.lines, _corrected(session, invoice))
 
 
 @lru_cache(maxsize=1)
@@ -152,21 +85,20 @@ def _env() -> Environment:
         autoescape=select_autoescape(["html"]),
     )
     env.filters["pln"] = pln
+    env.filters["figures"] = centre_figures
     env.filters["qty"] = lambda v: f"{Decimal(v).normalize():f}".replace(".", ",")
     env.filters["rate"] = doclines.rate_label
     return env
 
 
-def pln(value) -> str:
-    """1234.5 → '1 234,50' (Polish grouping with a non-breaking space)."""
-    value = Decimal(value).quantize(Decimal("0.01"))
-    sign = "-" if value < 0 else ""
-    whole, frac = f"{abs(value):f}".split(".")
-    groups = []
-    while whole:
-        groups.insert(0, whole[-3:])
-        whole = whole[:-3]
-    return sign + "\u00a0".join(groups) + "," + frac
+def centre_figures(c: doclines.CostCentre, width: int) -> str:
+    """A cost centre's count of lines, net, VAT and gross, each right-aligned in ``width``."""
+    return "".join(v.rjust(width) for v in (str(c.lines), pln(c.net), pln(c.vat), pln(c.gross)))
+
+
+def figure_width(centres: list[doclines.CostCentre]) -> int:
+    longest = max((len(pln(v)) for c in centres for v in (c.net, c.vat, c.gross)), default=0)
+    return max(10, longest + 2)
 
 
 def qr_svg(invoice: Invoice) -> str | None:
@@ -176,19 +108,23 @@ def qr_svg(invoice: Invoice) -> str | None:
     return segno.make(url, error="m").svg_inline(scale=3)
 
 
-def invoice_html(session: Session, invoice: Invoice) -> str:
-    lines = doclines.load(session, invoice)
+def invoice_html(
+    session: Session, invoice: Invoice, summary: doclines.Summary | None = None
+) -> str:
+    summary = summary or doclines.summary(session, invoice)
     return (
         _env()
         .get_template("pdf/invoice.html")
         .render(
             invoice=invoice,
             corrected=_corrected(session, invoice),
-            lines=doclines.document_lines(lines),
-            summarised=len(lines) > doclines.DETAIL_LIMIT,
-            line_count=len(lines),
-            rates=doclines.rate_totals(lines),
-            centres=doclines.cost_centres(lines),
+            lines=summary.lines,
+            summarised=summary.summarised,
+            line_count=summary.count,
+            rates=summary.rates,
+            centres=summary.centres,
+            figure_width=(width := figure_width(summary.centres)),
+            figure_mm=round(width * detail.MONO_CHAR_MM + 0.01, 2),
             qr=qr_svg(invoice),
             verification_url=ksef.verification_url(
                 invoice.seller["nip"], invoice.issue_date, invoice.ksef_hash
@@ -200,9 +136,10 @@ def invoice_html(session: Session, invoice: Invoice) -> str:
 
 
 def invoice_pdf(session: Session, invoice: Invoice) -> bytes:
-    xml = fa3_xml(session, invoice)
+    summary = doclines.summary(session, invoice)
+    xml = fa3_xml(session, invoice, summary)
     return render_pdf_a(
-        invoice_html(session, invoice),
+        invoice_html(session, invoice, summary),
         [(fa3_name(invoice), xml, "Faktura ustrukturyzowana FA(3)")],
     )
 
@@ -214,4 +151,5 @@ def render(session: Session, invoice: Invoice, kind: str) -> bytes:
         "pdf": invoice_pdf,
         "csv": detail_csv,
         "xlsx": detail_xlsx,
+        "detail_pdf": detail.detail_pdf,
     }[kind](session, invoice)

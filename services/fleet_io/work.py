@@ -32,10 +32,12 @@ JOBS = {
     EXPORT: ("workers.fleet_io_jobs.export_fleet", queues.DOCUMENTS, 1800),
     CHECK: ("workers.fleet_io_jobs.check_import", queues.DOCUMENTS, 900),
     APPLY: ("workers.fleet_io_jobs.apply_import", queues.DOCUMENTS, 900),
-    # Report exports (services/reports/work.py) and the ZIPs of a period's invoice documents
-    # (services/einvoice/archive.py) share the sweeps of lost tasks and old files.
+    # Report exports (services/reports/work.py), the ZIPs of a period's invoice documents
+    # (services/einvoice/archive.py) and invoices' large billing details
+    # (services/einvoice/detail_work.py) share the sweeps of lost tasks and old files.
     "report_export": ("workers.report_jobs.export_report", queues.DOCUMENTS, 1800),
     "invoice_zip": ("workers.invoice_jobs.build_invoice_zip", queues.DOCUMENTS, 3600),
+    "invoice_detail": ("workers.invoice_jobs.build_invoice_detail", queues.DOCUMENTS, 3600),
 }
 PREVIEW_LIMIT = 500  # changes and new employees kept for the preview page
 

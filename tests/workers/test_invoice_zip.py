@@ -88,7 +88,7 @@ def test_zip_of_a_period_built_by_the_worker(app, committed):
     zf = zipfile.ZipFile(io.BytesIO(r.data))
     r.close()
     names = zf.namelist()
-    assert len(names) == 8 and sep_number.replace("/", "-") not in " ".join(names)
+    assert len(names) == 10 and sep_number.replace("/", "-") not in " ".join(names)
     for number in numbers:
         base = number.replace("/", "-")
         assert fa3_errors(zf.read(f"{base}/{base}-FA3.xml")) == []
@@ -96,6 +96,8 @@ def test_zip_of_a_period_built_by_the_worker(app, committed):
         assert zf.read(f"{base}/{base}.pdf").startswith(b"%PDF")
         detail = zf.read(f"{base}/{base}-specyfikacja.csv").decode("utf-8-sig")
         assert detail.startswith("position;") and "CC-200" in detail
+        appendix = zf.read(f"{base}/{base}-specyfikacja.pdf")
+        assert appendix.startswith(b"%PDF") and b"%%EOF" in appendix[-32:]
 
 
 def test_bad_ranges_start_nothing(app, committed):
