@@ -22,7 +22,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -33,19 +32,16 @@ from admin_console import scope
 from admin_console.billing.forms import CorrectionForm
 from core.web import actor, commit, db, runtime
 from models import (
-    BackgroundTask,
     Customer,
     Invoice,
     InvoiceLine,
     InvoiceState,
     StaffRole,
-    TaskStatus,
 )
 from services import ServiceError, billing, corrections
 from services.einvoice import detail_work, documents
 from services.einvoice import lines as doclines
 from services.einvoice.fa3 import InvalidDocument
-from services.fleet_io import work as task_work
 
 bp = Blueprint("console_invoices", __name__, url_prefix="/billing/invoices")
 
@@ -208,7 +204,11 @@ def _download(invoice_id: int, kind: str):
         task = detail_work.start(db(), invoice, kind, staff_user=current_user)
         task_id = task.id
         commit()
-        return redirect(url_for(".file", invoice_id=invoice_id, task_id=task_id))
+        flash(
+            _("The billing detail is being prepared. It will also be waiting for you in My files."),
+            "info",
+        )
+        return redirect(url_for("staff_files.task", task_id=task_id))
     try:
         body = documents.render(db(), invoice, kind)
     except InvalidDocument:
@@ -228,51 +228,3 @@ for _kind, _suffix in DOWNLOADS.items():
         f"download_{_kind}",
         lambda invoice_id, _k=_kind: _download(invoice_id, _k),
     )
-
-
-def _own_file_or_404(invoice_id: int, task_id: int) -> BackgroundTask:
-    invoice_or_404(invoice_id)
-    task = db().get(BackgroundTask, task_id)
-    if (
-        task is None
-        or task.kind != detail_work.KIND
-        or task.staff_user_id != current_user.id
-        or task.params.get("invoice_id") != invoice_id
-    ):
-        abort(404)
-    return task
-
-
-@bp.route("/<int:invoice_id>/files/<int:task_id>")
-def file(invoice_id: int, task_id: int):
-    """A billing detail being made by a worker: progress (the page reloads itself), then the
-    download."""
-    task = _own_file_or_404(invoice_id, task_id)
-    invoice = db().get(Invoice, invoice_id)
-    return render_template(
-        "admin_console/billing/invoice_file.html",
-        invoice=invoice,
-        task=task,
-        expired=task_work.is_expired(task),
-        running=task.status in (TaskStatus.queued, TaskStatus.running),
-    )
-
-
-@bp.route("/<int:invoice_id>/files/<int:task_id>/download")
-def file_download(invoice_id: int, task_id: int):
-    task = _own_file_or_404(invoice_id, task_id)
-    if task.status != TaskStatus.done or not task.file_path:
-        return redirect(url_for(".file", invoice_id=invoice_id, task_id=task_id))
-    path = runtime().files.path(task.file_path)
-    if not path.is_file():
-        flash(_("The file is no longer available. Prepare it again."), "warning")
-        return redirect(url_for(".file", invoice_id=invoice_id, task_id=task_id))
-    response = send_file(
-        path,
-        mimetype=task.content_type or "application/octet-stream",
-        as_attachment=True,
-        download_name=task.file_name or path.name,
-        max_age=0,
-    )
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
