@@ -6,8 +6,9 @@ temporary table). One statement then checks every row with the rules of
 ``services.usage_format.parse_row`` — the same reasons, in the same order, with the same
 offending value — parses the times (with their offsets) and looks the numbers up in ``line``.
 From that checked table, in the same transaction: the events (``INSERT … SELECT`` into the
-partitioned ``usage_event``), the chunk's daily totals per Warsaw day (one upsert), and the
-rejected rows (their raw text is rebuilt in Python from the chunk).
+partitioned ``usage_event``), the chunk's daily totals per Warsaw day (one upsert), their
+sums per Warsaw month into the monthly rollup (one upsert, ``MONTHLY``), and the rejected
+rows (their raw text is rebuilt in Python from the chunk).
 
 A chunk whose events fall in a month without a partition raises ``PartitionsMissing`` before
 anything is written: the caller rolls back, creates the partitions in their own short
@@ -35,6 +36,7 @@ from services.usage_ingest import (
     partition_name,
     record_counts,
 )
+from services.usage_rollup import MONTHLY_COLUMNS, MONTHLY_CONFLICT
 
 RAW_STAGE = """
 CREATE TEMPORARY TABLE IF NOT EXISTS usage_raw_stage (
@@ -180,6 +182,17 @@ FROM usage_checked_stage WHERE reason IS NULL
 GROUP BY 1, 2, 3, 4, 5, 6
 {DAILY_CONFLICT}
 """  # noqa: S608 - module constants only
+# The monthly rollup gets the same sums per Warsaw month, in the order of its key (concurrent
+# loads then lock its rows in one order); see services.usage_rollup.
+MONTHLY = f"""
+INSERT INTO usage_monthly ({MONTHLY_COLUMNS})
+SELECT line_id, date_trunc('month', started_at AT TIME ZONE 'Europe/Warsaw')::date, kind, zone,
+       direction, customer_id, sum(quantity), count(*), sum(charge)
+FROM usage_checked_stage WHERE reason IS NULL
+GROUP BY 1, 2, 3, 4, 5, 6
+ORDER BY 1, 2, 3, 4, 5
+{MONTHLY_CONFLICT}
+"""  # noqa: S608 - module constants only
 REJECTED = """
 SELECT file_row, reason, detail FROM usage_checked_stage
 WHERE reason IS NOT NULL ORDER BY file_row
@@ -259,6 +272,7 @@ def apply_staged(
         loaded = cur.rowcount
         if loaded:
             cur.execute(DAILY)
+            cur.execute(MONTHLY)
         cur.execute(REJECTED)
         found = cur.fetchall()
     rejections = staged.rejections
