@@ -12,8 +12,8 @@ same transaction:
   lines it wrote, which recomputes their months from their daily rows with the statement that
   migration 0017 used to fill the table.
 
-``services.usage.usage_rows`` reads both: the rollup for the whole months of a period, the
-daily totals for the days at its edges.
+``services.usage.parts`` tells the readers where a period's usage is: the rollup for its whole
+months, the daily totals for the days at its edges.
 """
 
 from __future__ import annotations

@@ -116,18 +116,24 @@ def _figures(row) -> Figures:
     )
 
 
-def _part_queries(scope: FleetScope, period: Period, key, columns) -> list:
+def _part_queries(scope: FleetScope, period: Period, key, columns, where=lambda t: ()) -> list:
     """One query per part of the period (``services.usage.parts``: the rollup's whole months,
     the daily totals' edge days), each the ``columns`` of that table's rows within the scope
-    grouped by ``key`` (a column of the line)."""
+    (and ``where``) grouped by ``key`` (a column of the line)."""
     return [
         select(key.label("key"), *columns(t))
         .select_from(t)
         .join(Line, Line.id == t.line_id)
-        .where(t.customer_id == scope.customer_id, *dates, *scope_conditions(scope))
+        .where(t.customer_id == scope.customer_id, *dates, *where(t), *scope_conditions(scope))
         .group_by(key)
         for t, dates in parts(period.start, period.end)
     ]
+
+
+def _charged(t) -> tuple:
+    """Rows without a charge add nothing to a sum of charges: queries of charges alone skip
+    them (many are free: incoming calls, data within the bundle)."""
+    return (t.charge != 0,)
 
 
 def _grouped(session: Session, scope: FleetScope, period: Period, key) -> dict:
@@ -143,10 +149,10 @@ def _grouped(session: Session, scope: FleetScope, period: Period, key) -> dict:
     return result
 
 
-def _charges(session: Session, scope: FleetScope, period: Period, key) -> dict:
+def _charges(session: Session, scope: FleetScope, period: Period, key, where=lambda t: ()) -> dict:
     """Charges per ``key`` (a column of the line) within the scope."""
     result: dict = {}
-    for query in _part_queries(scope, period, key, lambda t: [func.sum(t.charge)]):
+    for query in _part_queries(scope, period, key, lambda t: [func.sum(t.charge)], where):
         for k, charge in session.execute(query):
             result[k] = result.get(k, ZERO) + _money(charge)
     return result
@@ -165,7 +171,7 @@ def top_lines(session: Session, scope: FleetScope, period: Period, limit: int = 
         charge = func.sum(t.charge).label("charge")
         query = (
             select(t.line_id.label("line_id"), charge)
-            .where(t.customer_id == scope.customer_id, *dates)
+            .where(t.customer_id == scope.customer_id, *dates, *_charged(t))
             .group_by(t.line_id)
         )
         if not _company_wide(scope):
@@ -231,7 +237,7 @@ def subtree_figures(
 def _subtree_charges(session, scope, period, units: dict[str, int]) -> dict[int, Decimal]:
     """Per unit of the scope: the charges of its whole subtree (as ``subtree_figures``)."""
     totals: dict[int, Decimal] = {}
-    for path, charge in _charges(session, scope, period, Line.unit_path).items():
+    for path, charge in _charges(session, scope, period, Line.unit_path, _charged).items():
         for unit_id in _units_on(path, units):
             totals[unit_id] = totals.get(unit_id, ZERO) + charge
     return totals
@@ -288,8 +294,18 @@ def build(session: Session, scope: FleetScope, period: Period, group_by: str) ->
         total=total,
         previous_total=previous_total,
         top=top,
-        months=month_over_month(session, scope, period),
+        months=month_over_month(
+            session, scope, period, known=_known_months(period, total, previous_total)
+        ),
     )
+
+
+def _known_months(period: Period, total: Figures, previous_total: Decimal) -> dict:
+    """The charges of calendar months the report has already summed: for a month, that month
+    and the one before."""
+    if not period.is_month:
+        return {}
+    return {period.start: total.charge, period.previous().start: previous_total}
 
 
 def _roots(groups: list[Group]) -> list[Group]:
@@ -352,21 +368,27 @@ def _labelled(session, scope, group_by, figures, before) -> list[Group]:
 
 
 def month_over_month(
-    session: Session, scope: FleetScope, period: Period, months: int = 6
+    session: Session, scope: FleetScope, period: Period, months: int = 6, known=None
 ) -> list[tuple[date, Decimal]]:
     """Charges per calendar month for the ``months`` months ending with the period's last
-    month (one query over the monthly rollup, grouped by month)."""
+    month (one query over the monthly rollup, grouped by month). ``known``: {first day:
+    charge} of the latest of those months, already summed by the caller; only the months
+    before them are read."""
+    known = known or {}
     last = month_start(period.last_day)
     first = add_months(last, -(months - 1))
+    result = {add_months(first, n): ZERO for n in range(months)}
+    result.update((month, charge) for month, charge in known.items() if month in result)
+    end = min(known, default=add_months(last, 1))
     m = UsageMonthly
     query = (
         select(m.month, func.sum(m.charge))
-        .where(m.customer_id == scope.customer_id, m.month >= first, m.month <= last)
+        .where(m.customer_id == scope.customer_id, m.month >= first, m.month < end, *_charged(m))
         .group_by(m.month)
     )
     if not _company_wide(scope):
         query = query.join(Line, Line.id == m.line_id).where(*scope_conditions(scope))
-    result = {add_months(first, n): ZERO for n in range(months)}
-    for month, charge in session.execute(query):
-        result[month] += _money(charge)
+    if first < end:
+        for month, charge in session.execute(query):
+            result[month] += _money(charge)
     return sorted(result.items())

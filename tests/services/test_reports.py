@@ -207,15 +207,22 @@ def test_month_over_month_within_a_subtree(db, fleet):
         )
 
 
-def test_month_over_month(db, fleet):
-    report = usage_report.build(db, FleetScope(fleet["customer"].id), NOV, "line")
-    months = dict(report.months)
+@pytest.mark.parametrize("group_by", ["line", "unit", "tariff"])
+@pytest.mark.parametrize(
+    "span",
+    [
+        NOV,
+        Period(date(2026, 12, 1), date(2027, 1, 1)),
+        Period(date(2026, 10, 5), date(2026, 11, 20)),
+    ],
+)
+def test_month_over_month(db, fleet, group_by, span):
+    report = usage_report.build(db, FleetScope(fleet["customer"].id), span, group_by)
     assert len(report.months) == 6
-    assert (
-        months[date(2026, 9, 1)]
-        == independent_sum(fleet["rows"], date(2026, 9, 1), date(2026, 10, 1))["charge"]
-    )
-    assert months[date(2026, 6, 1)] == Decimal("0.00")
+    assert report.months[-1][0] == span.last_day.replace(day=1)
+    for first, charge in report.months:
+        end = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+        assert charge == independent_sum(fleet["rows"], first, end)["charge"], first
 
 
 def test_period_input():
