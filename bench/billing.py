@@ -9,9 +9,9 @@ it at the end, and prints the figures: 50,000 lines in 500 departments with cost
 five tariffs at contract prices, a tenth of the lines activated mid-month, one in twenty
 suspended for ten days (history in the audit trail), 1,000 handsets shipped in the month,
 and three months of usage (September to November) written straight into ``usage_daily`` —
-the per-line daily totals the rating reads; no events or files — about ten rows per line
-and month: voice on four days, SMS on two, data on four, and one line in twenty roaming
-(EU and world) on two days, so that most lines exceed the smaller tariffs' allowances. On
+the per-line daily totals, with the monthly rollup that the rating reads refreshed from them;
+no events or files — about ten rows per line and month: voice on four days, SMS on two,
+data on four, and one line in twenty roaming (EU and world) on two days, so that most lines exceed the smaller tariffs' allowances. On
 PostgreSQL the tables are then analysed, as autovacuum would soon do.
 
 Each step prints wall time, the CPU time of this process and, on a local PostgreSQL, the CPU
@@ -58,7 +58,7 @@ from models import (
     RunStatus,
     TariffPlan,
 )
-from services import billing, invoices
+from services import billing, invoices, usage_rollup
 from services.audit import Actor
 from services.billing_charges import combined, fee_charges, one_off_charges
 from services.billing_period import WARSAW, Period
@@ -260,6 +260,7 @@ def write_usage(session, customer_id: int, line_ids: list[int], rng: random.Rand
             f"INSERT INTO usage_daily ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
             [(*r[:1], r[1].isoformat(), *r[2:]) for r in rows],
         )
+    usage_rollup.refresh(session, customer_id=customer_id)  # the monthly totals the rating reads
     return len(rows)
 
 

@@ -4,16 +4,22 @@ SIM configuration report (one row per line) and the PDF of the unit summary.
 Data: one customer with ``--lines`` lines (default 50,000) in a tree of 1,111 units
 (10 × 10 × 10 under a root), and three months (September–November 2026) of daily usage
 totals. The totals are generated directly in ``usage_daily`` (one set-based INSERT on
-PostgreSQL, batched inserts on SQLite), not through the event ingestion: the reports read only
-``usage_daily``, and ingestion has its own benchmark (bench/usage.py). About 2.6 daily rows per
-line and day standing for about 5.8 events per line and day (≥ 15 million events for 50,000
-lines over 91 days). PostgreSQL: schema ``bench_reports`` of the ``test`` database, recreated
-when the data set changes; SQLite: ``bench/data/reports.sqlite3`` (default 5,000 lines).
+PostgreSQL, batched inserts on SQLite), not through the event ingestion, and the monthly
+rollup ``usage_monthly`` is filled from them as migration 0017 fills it
+(``services.usage_rollup.refresh``): the reports read only those two tables, and ingestion has
+its own benchmark (bench/usage.py). About 2.6 daily rows per line and day standing for about
+5.8 events per line and day (≥ 15 million events for 50,000 lines over 91 days). PostgreSQL:
+schema ``bench_reports`` of the ``test`` database, recreated when the data set changes;
+SQLite: ``bench/data/reports.sqlite3`` (default 5,000 lines).
 
     .venv/bin/python -m bench.reports                   # both databases
     .venv/bin/python -m bench.reports --db sqlite --lines 2000
 
-Figures are written to ``bench/data/reports-<db>.json``.
+Figures are written to ``bench/data/reports-<db>.json``: wall times (p50, p95), and the CPU time
+per call of this process plus its own PostgreSQL backend, taken in a second pass without
+parallel workers (a shared machine's load shows in the first, hardly in the second). Besides the
+company-wide monthly unit report: the same for one division (a tenth of the lines), and for a
+range of two months that starts and ends mid-month (the edges read daily totals).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import random
 import time
 from datetime import date, timedelta
@@ -31,10 +38,11 @@ from sqlalchemy.engine import make_url
 
 from bench.common import DATA_DIR, Target, log, percentile, postgres_reachable, remove_sqlite_files
 from bench.common import target as base_target
-from bench.cpu import APPLICATION_NAME
+from bench.cpu import APPLICATION_NAME, process_cpu
 from core import migrate
 from core.runtime import Runtime
-from models import Customer, Line, TariffPlan, UsageDaily
+from models import Customer, Line, OrgUnit, TariffPlan, UsageDaily, UsageMonthly
+from services import usage_rollup
 from services.fleet_query import FleetScope
 from services.orgtree import add_unit
 from services.reports import documents, usage_report
@@ -43,6 +51,7 @@ from services.reports.period import Period
 SCHEMA = "bench_reports"
 FIRST, DAYS = date(2026, 9, 1), 91
 MONTH = Period(date(2026, 11, 1), date(2026, 12, 1))
+RANGE = Period(date(2026, 9, 16), date(2026, 11, 16))  # October whole, two half months
 # kind, zone, direction, max quantity, max events - 1, max charge, probability per line and day
 PROFILE = [
     ("voice", "domestic", "out", 1800, 3, 1.5, 0.9),
@@ -85,9 +94,20 @@ def _existing(name: str, lines: int) -> dict | None:
     path = _marker(name)
     if path.exists():
         data = json.loads(path.read_text())
-        if data.get("lines") == lines:
+        if data.get("lines") == lines and "monthly_rows" in data:
             return data
     return None
+
+
+def _rollup(rt: Runtime, customer_id: int) -> int:
+    """The monthly rollup of the generated daily totals, as migration 0017 fills it."""
+    with rt.db.session_scope() as s:
+        usage_rollup.refresh(s, customer_id=customer_id)
+    with rt.db.engine.begin() as conn:
+        conn.execute(
+            text("ANALYZE usage_monthly" if rt.db.engine.name == "postgresql" else "ANALYZE")
+        )
+        return conn.scalar(select(func.count()).select_from(UsageMonthly))
 
 
 def _fleet(rt: Runtime, lines: int) -> int:
@@ -142,8 +162,9 @@ def _usage_postgres(rt: Runtime, customer_id: int) -> None:
     values = ", ".join(
         f"('{k}', '{z}', '{d}', {q}, {e}, {c}, {p})" for k, z, d, q, e, c, p in PROFILE
     )
-    # Only constants of this module go into the text. The draw refers to the line, so that it
-    # is made per line and day (a condition on the profile alone is drawn once per profile).
+    # Only constants of this module go into the text. The draw refers to the line and the day,
+    # so that it is made per line and day (a condition on the profile alone is drawn once per
+    # profile; one on the line and the profile, once per line: every day or never).
     sql = f"""
         INSERT INTO usage_daily
             (line_id, day, kind, zone, direction, customer_id, quantity, events, charge)
@@ -154,7 +175,7 @@ def _usage_postgres(rt: Runtime, customer_id: int) -> None:
         CROSS JOIN (SELECT generate_series(date '{FIRST}', date '{FIRST + timedelta(DAYS - 1)}',
                                            interval '1 day')::date AS day) d
         CROSS JOIN (VALUES {values}) AS k(kind, zone, direction, q, e, c, p)
-        WHERE l.customer_id = :cid AND random() < k.p + 0 * l.id
+        WHERE l.customer_id = :cid AND random() < k.p + 0 * (l.id + (d.day - date '{FIRST}'))
     """  # noqa: S608
     with rt.db.engine.begin() as conn:
         conn.execute(text(sql), {"cid": customer_id})
@@ -211,6 +232,8 @@ def prepare(name: str, lines: int) -> tuple[Target, dict] | None:
     customer_id = _fleet(rt, lines)
     log(f"{name}: {lines:,} lines; generating daily usage")
     (_usage_postgres if name == "postgres" else _usage_sqlite)(rt, customer_id)
+    log(f"{name}: monthly rollup")
+    monthly_rows = _rollup(rt, customer_id)
     with rt.db.session_scope() as s:
         rows, events = s.execute(
             select(func.count(), func.sum(UsageDaily.events)).where(
@@ -223,10 +246,43 @@ def prepare(name: str, lines: int) -> tuple[Target, dict] | None:
         "customer_id": customer_id,
         "daily_rows": int(rows),
         "events": int(events or 0),
+        "monthly_rows": monthly_rows,
         "generated_in_s": round(time.perf_counter() - started),
     }
     _marker(name).write_text(json.dumps(data, indent=2))
     return tgt, data
+
+
+class SessionCpu:
+    """CPU seconds of this process and of the session's own PostgreSQL backend (found by its
+    pid, so that other benchmarks' backends running at the same time do not count)."""
+
+    def __init__(self, session) -> None:
+        self.postgres = session.get_bind().dialect.name == "postgresql"
+        self.pid = session.scalar(text("SELECT pg_backend_pid()")) if self.postgres else None
+
+    def _now(self) -> float:
+        return time.process_time() + (process_cpu(self.pid) if self.pid else 0.0)
+
+    def start(self) -> None:
+        self.started = self._now()
+
+    def stop(self) -> float:
+        return self._now() - self.started
+
+
+def _serial_cpu(session, meter: SessionCpu, call, times: int) -> float:
+    """CPU seconds per call. PostgreSQL's parallel workers come and go within a query, out of
+    the meter's sight, so this pass runs without them: all the work is then the backend's."""
+    if meter.postgres:
+        session.execute(text("SET max_parallel_workers_per_gather = 0"))
+    meter.start()
+    for _ in range(times):
+        call()
+    used = meter.stop() / times
+    if meter.postgres:
+        session.execute(text("RESET max_parallel_workers_per_gather"))
+    return round(used, 3)
 
 
 def measure(name: str, lines: int, repeat: int = 20) -> dict:
@@ -244,20 +300,40 @@ def measure(name: str, lines: int, repeat: int = 20) -> dict:
     result = {"database": name, **data}
     with app.test_request_context(), force_locale("pl"), rt.db.session_scope() as s:
         usage_report.subtree_figures(s, scope, MONTH)  # warm the caches
-        timings, full = [], []
-        for _ in range(repeat):
-            started = time.perf_counter()
-            figures = usage_report.subtree_figures(s, scope, MONTH)
-            timings.append(time.perf_counter() - started)
-        for _ in range(max(3, repeat // 4)):
-            started = time.perf_counter()
-            report = usage_report.build(s, scope, MONTH, "unit")
-            full.append(time.perf_counter() - started)
+        meter = SessionCpu(s)
+        division = s.scalar(
+            select(OrgUnit.path).where(OrgUnit.customer_id == scope.customer_id, OrgUnit.depth == 1)
+        )
+        runs = {
+            "unit_subtree": (repeat, lambda: usage_report.subtree_figures(s, scope, MONTH)),
+            "unit_page": (
+                max(3, repeat // 4),
+                lambda: usage_report.build(s, scope, MONTH, "unit"),
+            ),
+            "unit_page_division": (
+                max(3, repeat // 4),
+                lambda: usage_report.build(
+                    s, FleetScope(scope.customer_id, unit_path=division), MONTH, "unit"
+                ),
+            ),
+            "unit_page_range": (
+                3,
+                lambda: usage_report.build(s, scope, RANGE, "unit"),
+            ),
+        }
+        answers = {}
+        for key, (times, call) in runs.items():
+            timings = []
+            for _ in range(times):
+                started = time.perf_counter()
+                answers[key] = call()
+                timings.append(time.perf_counter() - started)
+            result[f"{key}_p50_s"] = round(percentile(timings, 50), 3)
+            result[f"{key}_p95_s"] = round(percentile(timings, 95), 3)
+            result[f"{key}_cpu_s"] = _serial_cpu(s, meter, call, min(times, 5))
+        report = answers["unit_page"]
         result["units"] = len(report.groups)
-        result["unit_subtree_p50_s"] = round(percentile(timings, 50), 3)
-        result["unit_subtree_p95_s"] = round(percentile(timings, 95), 3)
-        result["unit_page_p95_s"] = round(percentile(full, 95), 3)
-        assert 0 < len(figures) <= len(report.groups)
+        assert 0 < len(answers["unit_subtree"]) <= len(report.groups)
 
         params = {
             "report": "sim",
@@ -267,10 +343,12 @@ def measure(name: str, lines: int, repeat: int = 20) -> dict:
             "locale": "pl",
         }
         out = io.BytesIO()
+        meter.start()
         started = time.perf_counter()
         rows = documents.write(s, params, out)
         result["sim_xlsx_rows"] = rows
         result["sim_xlsx_s"] = round(time.perf_counter() - started, 2)
+        result["sim_xlsx_cpu_s"] = round(meter.stop(), 2)
         result["sim_xlsx_mb"] = round(len(out.getvalue()) / 1e6, 1)
 
         params = {
@@ -284,11 +362,14 @@ def measure(name: str, lines: int, repeat: int = 20) -> dict:
         out = io.BytesIO()
         warm = documents.Table("x", "", [], [])
         documents.tables.write_pdf(io.BytesIO(), warm, decimal_comma=True)  # fonts loaded
+        meter.start()
         started = time.perf_counter()
         documents.write(s, params, out)
         result["unit_pdf_s"] = round(time.perf_counter() - started, 2)
+        result["unit_pdf_cpu_s"] = round(meter.stop(), 2)
         result["unit_pdf_kb"] = round(len(out.getvalue()) / 1e3)
     rt.db.engine.dispose()
+    result["load_average"] = [round(x, 1) for x in os.getloadavg()]
     (DATA_DIR / f"reports-{name}.json").write_text(json.dumps(result, indent=2))
     return result
 

@@ -83,6 +83,7 @@ from models.usage import (
     UsageEvent,
     UsageFile,
     UsageKind,
+    UsageMonthly,
     UsageRejection,
     Zone,
 )
@@ -170,6 +171,7 @@ __all__ = [
     "UsageEvent",
     "UsageFile",
     "UsageKind",
+    "UsageMonthly",
     "UsageRejection",
     "Warehouse",
     "Zone",

@@ -4,8 +4,9 @@ files they arrive in.
 ``UsageEvent`` can hold hundreds of millions of rows: on PostgreSQL it is range-partitioned by
 month of ``started_at`` (the migration creates the parent table; the ingestion creates the
 partitions ``usage_event_pYYYY_MM`` a file needs) with a BRIN index on the time column; on
-SQLite it is a plain table. Reports never scan it: they read ``UsageDaily``, which the
-ingestion keeps up to date in the same transaction as the events.
+SQLite it is a plain table. Reports never scan it: they read ``UsageMonthly`` for whole
+months and ``UsageDaily`` for the days at the edges of a period, both of which the ingestion
+keeps up to date in the same transaction as the events.
 """
 
 from __future__ import annotations
@@ -173,6 +174,30 @@ class UsageDaily(Base):
 
     line_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[UsageKind] = mapped_column(_enum(UsageKind, "usage_kind", 5), primary_key=True)
+    zone: Mapped[Zone] = mapped_column(_enum(Zone, "usage_zone", 8), primary_key=True)
+    direction: Mapped[Direction] = mapped_column(
+        _enum(Direction, "usage_direction", 3), primary_key=True
+    )
+    customer_id: Mapped[int] = mapped_column(Integer)
+    quantity: Mapped[int] = mapped_column(BigInteger, default=0)
+    events: Mapped[int] = mapped_column(Integer, default=0)
+    charge: Mapped[Decimal] = mapped_column(GroszeOnSQLite(), default=Decimal("0"))
+
+
+class UsageMonthly(Base):
+    """Per line, per month in Europe/Warsaw (``month``: its first day), per kind, zone and
+    direction: the sums of the line's ``UsageDaily`` rows of that month. Kept in the same
+    transaction as the daily totals by everything that writes them (``services.usage_rollup``);
+    reports and billing read it for whole months."""
+
+    __tablename__ = "usage_monthly"
+    __table_args__ = (Index("ix_usage_monthly_customer_id_month", "customer_id", "month"),)
+
+    line_id: Mapped[int] = mapped_column(
+        ForeignKey("line.id", ondelete="CASCADE"), primary_key=True
+    )
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
     kind: Mapped[UsageKind] = mapped_column(_enum(UsageKind, "usage_kind", 5), primary_key=True)
     zone: Mapped[Zone] = mapped_column(_enum(Zone, "usage_zone", 8), primary_key=True)
     direction: Mapped[Direction] = mapped_column(

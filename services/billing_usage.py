@@ -2,10 +2,11 @@
 
 The rating rule (docs/architecture.md, "Billing and invoices"):
 
-- Usage comes from the per-line daily totals (``services.usage.period_totals``), summed over
-  the month per line, kind and zone. The recorded per-event charges are not used: usage is
-  rated here at the rates of the line's tariff (the tariff it has on the last charged day of
-  the month), which are the rates the contract grants.
+- Usage comes from the per-line totals of the month per kind, zone and direction
+  (``services.usage.period_totals``, which reads the monthly rollup for a whole month). The
+  recorded per-event charges are not used: usage is rated here at the rates of the line's
+  tariff (the tariff it has on the last charged day of the month), which are the rates the
+  contract grants.
 - Units: voice in started minutes of the month's total per zone (``ceil(seconds / 60)``),
   data in started MB of the month's total per zone (1 MB = 1,000,000 bytes), SMS and MMS in
   messages. Incoming calls, messages and data are free at home and in the EU; outgoing only

@@ -1,5 +1,7 @@
-"""Usage totals for reports, billing and spend alerts. Everything here reads the per-line daily
-totals (``usage_daily``), never the raw events, so each call costs a few index range scans.
+"""Usage totals for reports, billing and spend alerts. Everything here reads the per-line totals,
+never the raw events: the monthly rollup (``usage_monthly``) for the whole months of a period
+and the daily totals (``usage_daily``) for the days at its edges (``parts``), so each call
+costs a few index range scans.
 
 Units: voice in seconds (``voice_minutes`` rounds up per total, not per call), SMS and MMS in
 messages, data in bytes (``data_mb``: 1 MB = 1,000,000 bytes), charges in PLN net. Days are
@@ -12,7 +14,9 @@ Stable API:
 - ``projected_spend(session, line_ids, today=None, window_days=14)`` -> {line id: Projection};
 - ``period_totals(session, line_ids, start, end)`` -> {line id: Totals};
 - ``subtree_totals(session, customer_id, unit_path, start, end)`` -> Totals of all lines whose
-  unit lies in the subtree rooted at ``unit_path`` (the lines' current units).
+  unit lies in the subtree rooted at ``unit_path`` (the lines' current units);
+- ``parts(start, end)`` -> the tables (rollup, daily totals) and conditions that cover a
+  period, for set-based queries (reports).
 
 Lines without usage are present in the answers with empty totals.
 """
@@ -29,7 +33,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import Line, UsageDaily
+from models import Line, UsageDaily, UsageMonthly
 from services.usage_format import WARSAW
 
 CENT = Decimal("0.01")
@@ -136,23 +140,56 @@ def month_end(day: date) -> date:
     return day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
+def next_month(day: date) -> date:
+    """The first day of the month after ``day``'s."""
+    return month_end(day) + timedelta(days=1)
+
+
+def split(start: date, end: date) -> tuple[tuple[date, date] | None, list[tuple[date, date]]]:
+    """The days ``[start, end)`` as the whole months inside them (``[first month, end)`` by
+    their first days, or None) and the day ranges left at the edges."""
+    first = start if start.day == 1 else next_month(start)
+    last = month_start(end)  # the whole months end where the month of ``end`` begins
+    if first >= last:
+        return None, [(start, end)] if start < end else []
+    edges = [(a, b) for a, b in ((start, first), (last, end)) if a < b]
+    return (first, last), edges
+
+
+def parts(start: date, end: date) -> list[tuple[type[UsageMonthly] | type[UsageDaily], list]]:
+    """Where the usage of the days ``[start, end)`` is: ``(table, conditions on it)`` for the
+    rollup's whole months and for the daily totals' edge days (a period without a whole month
+    is daily totals only). The two tables name their columns alike, and the sums over all the
+    parts are the period's sums. Each part is queried (and grouped) on its own, so that each
+    is read by its own indexes and joined to the lines by their key."""
+    months, edges = split(start, end)
+    found: list[tuple[type[UsageMonthly] | type[UsageDaily], list]] = []
+    if months is not None:
+        m = UsageMonthly
+        found.append((m, [m.month >= months[0], m.month < months[1]]))
+    d = UsageDaily
+    found.extend((d, [d.day >= first, d.day < stop]) for first, stop in edges)
+    return found
+
+
 def _grouped(session: Session, line_ids: Sequence[int], start: date, end: date):
     ids = list(dict.fromkeys(line_ids))
     for i in range(0, len(ids), 900):
-        part = ids[i : i + 900]
-        yield from session.execute(
-            select(
-                UsageDaily.line_id,
-                UsageDaily.kind,
-                UsageDaily.zone,
-                UsageDaily.direction,
-                func.sum(UsageDaily.quantity),
-                func.sum(UsageDaily.events),
-                func.sum(UsageDaily.charge),
+        batch = ids[i : i + 900]
+        for t, period in parts(start, end):
+            yield from session.execute(
+                select(
+                    t.line_id,
+                    t.kind,
+                    t.zone,
+                    t.direction,
+                    func.sum(t.quantity),
+                    func.sum(t.events),
+                    func.sum(t.charge),
+                )
+                .where(t.line_id.in_(batch), *period)
+                .group_by(t.line_id, t.kind, t.zone, t.direction)
             )
-            .where(UsageDaily.line_id.in_(part), UsageDaily.day >= start, UsageDaily.day < end)
-            .group_by(UsageDaily.line_id, UsageDaily.kind, UsageDaily.zone, UsageDaily.direction)
-        )
 
 
 def period_totals(
@@ -252,25 +289,26 @@ def subtree_totals(
     (``/12/45/``), for the days ``start`` (inclusive) to ``end`` (exclusive)."""
     upper = unit_path[:-1] + "0"  # '/' + 1: the end of the subtree's range
     totals = Totals()
-    rows = session.execute(
-        select(
-            UsageDaily.kind,
-            UsageDaily.zone,
-            UsageDaily.direction,
-            func.sum(UsageDaily.quantity),
-            func.sum(UsageDaily.events),
-            func.sum(UsageDaily.charge),
+    for t, period in parts(start, end):
+        rows = session.execute(
+            select(
+                t.kind,
+                t.zone,
+                t.direction,
+                func.sum(t.quantity),
+                func.sum(t.events),
+                func.sum(t.charge),
+            )
+            .join(Line, Line.id == t.line_id)
+            .where(
+                t.customer_id == customer_id,
+                *period,
+                Line.customer_id == customer_id,
+                Line.unit_path >= unit_path,
+                Line.unit_path < upper,
+            )
+            .group_by(t.kind, t.zone, t.direction)
         )
-        .join(Line, Line.id == UsageDaily.line_id)
-        .where(
-            Line.customer_id == customer_id,
-            Line.unit_path >= unit_path,
-            Line.unit_path < upper,
-            UsageDaily.day >= start,
-            UsageDaily.day < end,
-        )
-        .group_by(UsageDaily.kind, UsageDaily.zone, UsageDaily.direction)
-    )
-    for kind, zone, direction, quantity, events, charge in rows:
-        totals.add(kind, zone, direction, quantity, events, charge)
+        for kind, zone, direction, quantity, events, charge in rows:
+            totals.add(kind, zone, direction, quantity, events, charge)
     return totals

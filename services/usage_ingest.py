@@ -8,7 +8,8 @@ the resume point it was read at: a second copy of the job finds the point moved 
 
 Events go in with bulk SQL: PostgreSQL ``COPY`` into the partitioned table, SQLite
 ``executemany``. The chunk's daily totals are summed in Python and upserted in one statement
-per chunk (``INSERT … ON CONFLICT DO UPDATE``). On PostgreSQL the job checks and applies the
+per chunk (``INSERT … ON CONFLICT DO UPDATE``), and so are their sums per month into the
+monthly rollup (``services.usage_rollup``). On PostgreSQL the job checks and applies the
 chunks in SQL instead (``services.usage_ingest_pg``).
 """
 
@@ -28,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from models import FileState, Line, UsageFile
 from models.base import utcnow
+from services import usage_rollup
 from services.usage_format import (
     Event,
     Header,
@@ -327,6 +329,7 @@ def _sqlite_time(value: datetime) -> str:
 
 
 def _upsert_daily(session: Session, rows) -> None:
+    """Adds the chunk's sums to the daily totals and to the monthly rollup."""
     sums: dict[tuple, list] = {}
     for e, line_id, customer_id in rows:
         key = (line_id, e.day, e.kind, e.zone, e.direction)
@@ -349,18 +352,28 @@ def _upsert_daily(session: Session, rows) -> None:
                 copy.write(buf.getvalue())
             upsert = f"INSERT INTO usage_daily ({DAILY_COLUMNS}) SELECT {DAILY_COLUMNS} FROM "  # noqa: S608
             cur.execute(upsert + "usage_daily_stage" + DAILY_CONFLICT)
+            cur.execute(usage_rollup.MONTHLY_FROM_DAILY_STAGE)
             cur.execute("DELETE FROM usage_daily_stage")
         return
     cur = _driver(session).cursor()
-    cur.executemany(
-        "INSERT INTO usage_daily "
-        "(line_id, day, kind, zone, direction, customer_id, quantity, events, charge) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" + DAILY_CONFLICT,
-        [
-            (k[0], k[1].isoformat(), k[2], k[3], k[4], v[0], v[1], v[2], int(v[3] * 100))
-            for k, v in sums.items()
-        ],
-    )
+    for table, columns, conflict, cells in (
+        ("usage_daily", DAILY_COLUMNS, DAILY_CONFLICT, sums),
+        (
+            "usage_monthly",
+            usage_rollup.MONTHLY_COLUMNS,
+            usage_rollup.MONTHLY_CONFLICT,
+            usage_rollup.fold_months(sums),
+        ),
+    ):
+        cur.executemany(
+            # Table and column names are constants; the values are parameters.
+            f"INSERT INTO {table} ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: S608
+            + conflict,
+            [
+                (k[0], k[1].isoformat(), k[2], k[3], k[4], v[0], v[1], v[2], int(v[3] * 100))
+                for k, v in cells.items()
+            ],
+        )
     cur.close()
 
 

@@ -7,7 +7,9 @@ offending value — parses the times (with their offsets) and looks the numbers 
 a chunk whose rows all have the usual clean shape gets a shorter statement with the checks
 that shape leaves open. From that checked table, in the same transaction: the events
 (``INSERT … SELECT`` into the partitioned ``usage_event``), the chunk's daily totals per Warsaw
-day (one upsert), and the rejected rows (their raw text is rebuilt in Python from the chunk).
+day (one upsert), their sums per Warsaw month into the monthly rollup (one upsert,
+``usage_rollup.MONTHLY_FROM_DAILY_STAGE``), and the rejected rows (their raw text is rebuilt
+in Python from the chunk).
 
 A chunk's transaction has two parts (``insert_events``, then ``apply_totals``), so that the job
 can run the first part of one chunk while the previous chunk finishes on another connection;
@@ -38,6 +40,7 @@ from services.usage_ingest import (
     record_counts,
 )
 from services.usage_staging import Staged
+from services.usage_rollup import MONTHLY_FROM_DAILY_STAGE
 
 RAW_STAGE = """
 CREATE TEMPORARY TABLE IF NOT EXISTS usage_raw_stage (
@@ -302,13 +305,15 @@ def apply_totals(
 ) -> Applied | None:
     """The second part, once the previous chunk is committed: the file's resume point moves
     (None when another load moved it first: the caller rolls back, events included), then the
-    chunk's daily totals, its rejected rows (at most ``store_rejections`` stored, all
+    chunk's daily totals and monthly rollup, its rejected rows (at most ``store_rejections``
+    stored, all
     counted) and the file's counts."""
     if not move_resume_point(session, file_id, staged.start, staged.end):
         return None
     with _driver(session).cursor() as cur:
         if loaded:
             cur.execute(DAILY)
+            cur.execute(MONTHLY_FROM_DAILY_STAGE)
         cur.execute(REJECTED)
         found = cur.fetchall()
     rejections = staged.rejections

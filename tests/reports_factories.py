@@ -1,4 +1,8 @@
-"""A small fleet with random daily usage for report tests, and an independent way to sum it."""
+"""A small fleet with random daily usage for report tests, and an independent way to sum it.
+
+The daily totals are written directly, and the monthly rollup refreshed from them
+(``services.usage_rollup.refresh``) as any writer of daily totals other than the ingestion must.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from models import UsageDaily
+from services import usage_rollup
 from tests.factories import make_customer, make_unit
 from tests.fleet_factories import make_employee, make_line, make_tariff
 
@@ -72,6 +77,7 @@ def usage_fleet(db, seed: int = 7, start: date = date(2026, 9, 1), days: int = 9
         )
     )
     db.flush()
+    usage_rollup.refresh(db, line_ids=[line.id for line in lines] + [foreign.id])
     return {
         "customer": c,
         "root": root,

@@ -1,4 +1,5 @@
-"""Daily usage totals for spend tests, written straight into ``usage_daily``."""
+"""Daily usage totals for spend tests, written straight into ``usage_daily`` (the monthly rollup
+refreshed from them)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from models import Direction, Line, UsageDaily, UsageKind, Zone
+from services import usage_rollup
 
 
 def charge_days(
@@ -28,4 +30,4 @@ def charge_days(
             )
         )
         day += timedelta(days=1)
-    session.flush()
+    usage_rollup.refresh(session, line_ids=[line.id])

@@ -1,10 +1,12 @@
 """Usage grouped for reports: by line, unit (each unit with the totals of its whole subtree),
 tariff or employee; top spenders; month over month.
 
-Reads ``usage_daily`` only, with one grouped query per answer: conditional sums give every
-figure of a group in one row. Subtree totals sum the per-unit-path totals of the scope's lines
-over every unit whose path is a prefix (``path >= u.path AND path < upper(u.path)``).
-Lines are counted in their current unit, tariff and employee.
+Reads the per-line totals only (``services.usage.parts``: the monthly rollup for the whole
+months of the period, the daily totals for the days at its edges), with one grouped query per
+answer and part, the parts' answers added up: conditional sums give every figure of a group in
+one row. Subtree totals: one query sums the scope's lines per unit path (about one row per
+unit), and each path's figures count for every unit on the path (``/1/12/123/`` for ``/1/``,
+``/1/12/`` and itself). Lines are counted in their current unit, tariff and employee.
 """
 
 from __future__ import annotations
@@ -13,13 +15,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import case, func, literal, select
+from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session
 
-from models import Employee, Line, OrgUnit, TariffPlan, UsageDaily
+from models import Employee, Line, OrgUnit, TariffPlan, UsageMonthly
 from services.fleet_query import FleetScope, scope_conditions
 from services.reports.period import Period, add_months
-from services.usage import ZERO, _money, month_start
+from services.usage import ZERO, _money, month_start, parts
 
 GROUPS = ("line", "unit", "tariff", "employee")
 ROAMING_ZONES = ("eu", "europe", "world")
@@ -82,9 +84,13 @@ class UsageReport:
     months: list[tuple[date, Decimal]]  # month over month: (first day, charge)
 
 
-def _sums(d=UsageDaily):
+def _sums(d):
+    """Conditional sums over the rows of ``d`` (``UsageMonthly`` or ``UsageDaily``). ``FILTER``
+    adds only the rows of its kind or zone (a ``CASE … ELSE 0`` would add a zero for every
+    other row, in every column)."""
+
     def kind_sum(kind):
-        return func.coalesce(func.sum(case((d.kind == kind, d.quantity), else_=0)), 0)
+        return func.coalesce(func.sum(d.quantity).filter(d.kind == kind), 0)
 
     cols = [
         kind_sum("voice").label("voice"),
@@ -94,9 +100,7 @@ def _sums(d=UsageDaily):
         func.coalesce(func.sum(d.charge), 0).label("charge"),
     ]
     for zone in ROAMING_ZONES:
-        cols.append(
-            func.coalesce(func.sum(case((d.zone == zone, d.charge), else_=0)), 0).label(zone)
-        )
+        cols.append(func.coalesce(func.sum(d.charge).filter(d.zone == zone), 0).label(zone))
     return cols
 
 
@@ -112,64 +116,75 @@ def _figures(row) -> Figures:
     )
 
 
-def _base(scope: FleetScope, period: Period, key):
-    return (
-        select(key.label("key"), *_sums())
-        .select_from(UsageDaily)
-        .join(Line, Line.id == UsageDaily.line_id)
-        .where(
-            *scope_conditions(scope),
-            UsageDaily.customer_id == scope.customer_id,
-            UsageDaily.day >= period.start,
-            UsageDaily.day < period.end,
-        )
+def _part_queries(scope: FleetScope, period: Period, key, columns, where=lambda t: ()) -> list:
+    """One query per part of the period (``services.usage.parts``: the rollup's whole months,
+    the daily totals' edge days), each the ``columns`` of that table's rows within the scope
+    (and ``where``) grouped by ``key`` (a column of the line)."""
+    return [
+        select(key.label("key"), *columns(t))
+        .select_from(t)
+        .join(Line, Line.id == t.line_id)
+        .where(t.customer_id == scope.customer_id, *dates, *where(t), *scope_conditions(scope))
         .group_by(key)
-    )
+        for t, dates in parts(period.start, period.end)
+    ]
+
+
+def _charged(t) -> tuple:
+    """Rows without a charge add nothing to a sum of charges: queries of charges alone skip
+    them (many are free: incoming calls, data within the bundle)."""
+    return (t.charge != 0,)
 
 
 def _grouped(session: Session, scope: FleetScope, period: Period, key) -> dict:
-    return {row.key: _figures(row) for row in session.execute(_base(scope, period, key))}
+    """Figures per ``key``: the parts' figures added up."""
+    result: dict = {}
+    for query in _part_queries(scope, period, key, _sums):
+        for row in session.execute(query):
+            figures = _figures(row)
+            if row.key in result:
+                result[row.key].add(figures)
+            else:
+                result[row.key] = figures
+    return result
 
 
-def _charges(session: Session, scope: FleetScope, period: Period, key) -> dict:
-    query = (
-        select(key.label("key"), func.sum(UsageDaily.charge))
-        .select_from(UsageDaily)
-        .where(
-            UsageDaily.customer_id == scope.customer_id,
-            UsageDaily.day >= period.start,
-            UsageDaily.day < period.end,
-        )
-        .group_by(key)
-    )
-    if _needs_lines(scope, key):
-        query = query.join(Line, Line.id == UsageDaily.line_id).where(*scope_conditions(scope))
-    return {k: _money(v) for k, v in session.execute(query)}
+def _charges(session: Session, scope: FleetScope, period: Period, key, where=lambda t: ()) -> dict:
+    """Charges per ``key`` (a column of the line) within the scope."""
+    result: dict = {}
+    for query in _part_queries(scope, period, key, lambda t: [func.sum(t.charge)], where):
+        for k, charge in session.execute(query):
+            result[k] = result.get(k, ZERO) + _money(charge)
+    return result
 
 
-def _needs_lines(scope: FleetScope, key) -> bool:
-    """Whole-company totals by day (or in all) read usage_daily alone, by its (customer, day)
-    index; anything by line attribute or within a subtree joins the lines."""
-    company_wide = scope.unit_path is None and scope.employee_id is None
-    return not (company_wide and getattr(key, "table", None) is not Line.__table__)
+def _company_wide(scope: FleetScope) -> bool:
+    """Whole-company figures read the usage tables alone, by their (customer, month) and
+    (customer, day) indexes; anything within a subtree or of one employee joins the lines."""
+    return scope.unit_path is None and scope.employee_id is None
 
 
 def top_lines(session: Session, scope: FleetScope, period: Period, limit: int = TOP) -> list:
     """The ``limit`` lines with the highest charges: [(line id, charge)]."""
-    query = (
-        select(UsageDaily.line_id, func.sum(UsageDaily.charge).label("charge"))
-        .join(Line, Line.id == UsageDaily.line_id)
-        .where(
-            *scope_conditions(scope),
-            UsageDaily.customer_id == scope.customer_id,
-            UsageDaily.day >= period.start,
-            UsageDaily.day < period.end,
+    per_part = []
+    for t, dates in parts(period.start, period.end):
+        charge = func.sum(t.charge).label("charge")
+        query = (
+            select(t.line_id.label("line_id"), charge)
+            .where(t.customer_id == scope.customer_id, *dates, *_charged(t))
+            .group_by(t.line_id)
         )
-        .group_by(UsageDaily.line_id)
-        .order_by(func.sum(UsageDaily.charge).desc(), UsageDaily.line_id)
-        .limit(limit)
-    )
-    return [(line_id, _money(charge)) for line_id, charge in session.execute(query)]
+        if not _company_wide(scope):
+            query = query.join(Line, Line.id == t.line_id).where(*scope_conditions(scope))
+        per_part.append(query)
+    if len(per_part) > 1:  # each part summed per line, then the parts' sums added up
+        rows = union_all(*per_part).subquery()
+        charge = func.sum(rows.c.charge).label("charge")
+        query = select(rows.c.line_id, charge).group_by(rows.c.line_id)
+    elif not per_part:
+        return []
+    query = query.order_by(charge.desc(), "line_id").limit(limit)
+    return [(line_id, _money(c)) for line_id, c in session.execute(query)]
 
 
 KEYS = {
@@ -205,48 +220,44 @@ def _unit_rows(session, scope):
     return list(session.execute(query.order_by(OrgUnit.path)))
 
 
-def subtree_figures(session: Session, scope: FleetScope, period: Period) -> dict[int, Figures]:
-    """Per unit of the scope: the figures of every line in its subtree, in one query (the
-    per-path sums joined to the units whose path is a prefix)."""
-    per_path = _base(scope, period, Line.unit_path).subquery()
-    upper = func.substr(OrgUnit.path, 1, func.length(OrgUnit.path) - 1) + literal("0")
-    sums = [func.sum(per_path.c[name]).label(name) for name in _column_names()]
-    query = (
-        select(OrgUnit.id.label("key"), *sums)
-        .join(per_path, (per_path.c.key >= OrgUnit.path) & (per_path.c.key < upper))
-        .where(OrgUnit.customer_id == scope.customer_id)
-        .group_by(OrgUnit.id)
-    )
-    return {row.key: _figures(row) for row in session.execute(query)}
+def subtree_figures(
+    session: Session, scope: FleetScope, period: Period, units: dict[str, int] | None = None
+) -> dict[int, Figures]:
+    """Per unit of the scope with usage in its subtree: the figures of every line in that
+    subtree. One query sums per unit path; each path's figures then count for every unit on
+    the path. ``units``: path -> id of the scope's units, when the caller has them."""
+    unit_of = units if units is not None else _unit_ids(session, scope)
+    totals: dict[int, Figures] = {}
+    for path, figures in _grouped(session, scope, period, Line.unit_path).items():
+        for unit_id in _units_on(path, unit_of):
+            totals.setdefault(unit_id, Figures()).add(figures)
+    return totals
 
 
-def _column_names():
-    return ["voice", "sms", "mms", "data", "charge", *ROAMING_ZONES]
-
-
-def _subtree_charges(session, scope, period) -> dict[int, Decimal]:
+def _subtree_charges(session, scope, period, units: dict[str, int]) -> dict[int, Decimal]:
     """Per unit of the scope: the charges of its whole subtree (as ``subtree_figures``)."""
-    per_path = (
-        select(Line.unit_path.label("key"), func.sum(UsageDaily.charge).label("charge"))
-        .select_from(UsageDaily)
-        .join(Line, Line.id == UsageDaily.line_id)
-        .where(
-            *scope_conditions(scope),
-            UsageDaily.customer_id == scope.customer_id,
-            UsageDaily.day >= period.start,
-            UsageDaily.day < period.end,
-        )
-        .group_by(Line.unit_path)
-        .subquery()
-    )
-    upper = func.substr(OrgUnit.path, 1, func.length(OrgUnit.path) - 1) + literal("0")
-    query = (
-        select(OrgUnit.id, func.sum(per_path.c.charge))
-        .join(per_path, (per_path.c.key >= OrgUnit.path) & (per_path.c.key < upper))
-        .where(OrgUnit.customer_id == scope.customer_id)
-        .group_by(OrgUnit.id)
-    )
-    return {k: _money(v) for k, v in session.execute(query)}
+    totals: dict[int, Decimal] = {}
+    for path, charge in _charges(session, scope, period, Line.unit_path, _charged).items():
+        for unit_id in _units_on(path, units):
+            totals[unit_id] = totals.get(unit_id, ZERO) + charge
+    return totals
+
+
+def _unit_ids(session, scope) -> dict[str, int]:
+    return {path: unit_id for unit_id, _name, path, _depth in _unit_rows(session, scope)}
+
+
+def _units_on(path: str | None, unit_of: dict[str, int]) -> list[int]:
+    """The ids of the units on ``path`` (``/1/12/``: the units ``/1/`` and ``/1/12/``) that
+    are in ``unit_of`` (path -> id)."""
+    found = []
+    end = path.find("/", 1) if path else -1
+    while end != -1:
+        unit_id = unit_of.get(path[: end + 1])
+        if unit_id is not None:
+            found.append(unit_id)
+        end = path.find("/", end + 1)
+    return found
 
 
 def build(session: Session, scope: FleetScope, period: Period, group_by: str) -> UsageReport:
@@ -283,8 +294,18 @@ def build(session: Session, scope: FleetScope, period: Period, group_by: str) ->
         total=total,
         previous_total=previous_total,
         top=top,
-        months=month_over_month(session, scope, period),
+        months=month_over_month(
+            session, scope, period, known=_known_months(period, total, previous_total)
+        ),
     )
+
+
+def _known_months(period: Period, total: Figures, previous_total: Decimal) -> dict:
+    """The charges of calendar months the report has already summed: for a month, that month
+    and the one before."""
+    if not period.is_month:
+        return {}
+    return {period.start: total.charge, period.previous().start: previous_total}
 
 
 def _roots(groups: list[Group]) -> list[Group]:
@@ -294,10 +315,12 @@ def _roots(groups: list[Group]) -> list[Group]:
 
 
 def _unit_groups(session, scope, period, previous) -> list[Group]:
-    subtree = subtree_figures(session, scope, period)
-    before = _subtree_charges(session, scope, previous)
+    rows = _unit_rows(session, scope)
+    units = {path: unit_id for unit_id, _name, path, _depth in rows}
+    subtree = subtree_figures(session, scope, period, units)
+    before = _subtree_charges(session, scope, previous, units)
     groups = []
-    for unit_id, name, path, depth in _unit_rows(session, scope):
+    for unit_id, name, path, depth in rows:
         groups.append(
             Group(
                 key=unit_id,
@@ -345,15 +368,27 @@ def _labelled(session, scope, group_by, figures, before) -> list[Group]:
 
 
 def month_over_month(
-    session: Session, scope: FleetScope, period: Period, months: int = 6
+    session: Session, scope: FleetScope, period: Period, months: int = 6, known=None
 ) -> list[tuple[date, Decimal]]:
     """Charges per calendar month for the ``months`` months ending with the period's last
-    month (one query grouped by day, folded into months)."""
+    month (one query over the monthly rollup, grouped by month). ``known``: {first day:
+    charge} of the latest of those months, already summed by the caller; only the months
+    before them are read."""
+    known = known or {}
     last = month_start(period.last_day)
     first = add_months(last, -(months - 1))
-    end = add_months(last, 1)
-    per_day = _charges(session, scope, Period(first, end), UsageDaily.day)
     result = {add_months(first, n): ZERO for n in range(months)}
-    for day, charge in per_day.items():
-        result[month_start(day)] += charge
+    result.update((month, charge) for month, charge in known.items() if month in result)
+    end = min(known, default=add_months(last, 1))
+    m = UsageMonthly
+    query = (
+        select(m.month, func.sum(m.charge))
+        .where(m.customer_id == scope.customer_id, m.month >= first, m.month < end, *_charged(m))
+        .group_by(m.month)
+    )
+    if not _company_wide(scope):
+        query = query.join(Line, Line.id == m.line_id).where(*scope_conditions(scope))
+    if first < end:
+        for month, charge in session.execute(query):
+            result[month] += _money(charge)
     return sorted(result.items())

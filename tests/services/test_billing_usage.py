@@ -10,7 +10,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from models import UsageDaily
-from services import billing, invoices
+from services import billing, invoices, usage_rollup
 from services.billing_charges import charges_for
 from services.billing_period import Period
 from services.billing_usage import usage_charges
@@ -89,7 +89,7 @@ def _setup(db):
         put(db, lines[idx], when, kind, zone, direction, q)
     put(db, lines[2], date(2026, 11, 3), "voice", "domestic", "out", 9000 * 60)
     put(db, lines[2], date(2026, 11, 3), "data", "domestic", "out", 10**12)
-    db.flush()
+    usage_rollup.refresh(db, line_ids=[line.id for line in lines])
     return customer, small, unlimited, lines
 
 

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from models import Customer, Invoice, Line, UsageDaily
-from services import billing, invoices
+from services import billing, invoices, usage_rollup
 from services.billing_period import Period
 from services.demo import load_demo
 from services.demo.billing import bill_demo_period, demo_periods
@@ -51,7 +51,7 @@ def test_the_demo_bills_its_usage_months_and_the_fleet_admin_reads_them(db, clie
             events=2,
         )
     )
-    db.flush()
+    usage_rollup.refresh(db, line_ids=[line.id])
     numbers = []
     for period in periods:
         for customer_id in billing.billable_customers(db, period):

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 
+from services import usage
 from services.fleet_query import FleetScope
 from services.reports import documents, period, sim_report, usage_report
 from services.reports.period import Period, PeriodError
@@ -105,15 +106,123 @@ def test_by_tariff_and_employee(db, fleet):
     )
 
 
-def test_month_over_month(db, fleet):
-    report = usage_report.build(db, FleetScope(fleet["customer"].id), NOV, "line")
-    months = dict(report.months)
-    assert len(report.months) == 6
-    assert (
-        months[date(2026, 9, 1)]
-        == independent_sum(fleet["rows"], date(2026, 9, 1), date(2026, 10, 1))["charge"]
+RANGES = [
+    (date(2026, 9, 20), date(2026, 11, 10)),  # October whole, edges in September and November
+    (date(2026, 9, 1), date(2026, 11, 1)),  # two whole months as a range of days
+    (date(2026, 10, 1), date(2026, 11, 10)),  # a whole month and the start of the next
+    (date(2026, 9, 20), date(2026, 11, 1)),  # the end of a month and a whole month
+    (date(2026, 10, 20), date(2026, 11, 10)),  # across a month end, no whole month
+    (date(2026, 11, 5), date(2026, 11, 15)),  # inside one month
+    (date(2026, 8, 25), date(2026, 12, 5)),  # wider than the usage
+]
+
+
+@pytest.mark.parametrize(("start", "end"), RANGES)
+def test_ranges_of_whole_and_partial_months_equal_independent_sums(db, fleet, start, end):
+    span = Period(start, end)
+    before = span.previous()
+    scope = FleetScope(fleet["customer"].id)
+    rows, lines = fleet["rows"], fleet["lines"]
+    report = usage_report.build(db, scope, span, "line")
+    by_id = {g.key: g for g in report.groups}
+    for line in lines[:-1]:
+
+        def of_line(row, line=line):
+            return row[0] is line
+
+        if line.id in by_id:
+            _check(by_id[line.id].figures, independent_sum(rows, start, end, of_line))
+            assert (
+                by_id[line.id].previous
+                == independent_sum(rows, before.start, before.end, of_line)["charge"]
+            )
+    _check(report.total, independent_sum(rows, start, end))
+    assert report.previous_total == independent_sum(rows, before.start, before.end)["charge"]
+    expected_top = sorted(
+        (
+            (-independent_sum(rows, start, end, lambda r, ln=ln: r[0] is ln)["charge"], ln.id)
+            for ln in lines[:-1]
+        ),
     )
-    assert months[date(2026, 6, 1)] == Decimal("0.00")
+    units = usage_report.build(db, scope, span, "unit")
+    assert [g.key for g in units.top] == [line_id for _c, line_id in expected_top]
+    by_unit = {g.key: g for g in units.groups}
+    sales = {lines[0].id, lines[1].id, lines[2].id}
+    _check(
+        by_unit[fleet["sales"].id].figures,
+        independent_sum(rows, start, end, lambda r: r[0].id in sales),
+    )
+    assert (
+        by_unit[fleet["sales"].id].previous
+        == (independent_sum(rows, before.start, before.end, lambda r: r[0].id in sales)["charge"])
+    )
+    _check(by_unit[fleet["root"].id].figures, independent_sum(rows, start, end))
+    _check(units.total, independent_sum(rows, start, end))
+    north = FleetScope(scope.customer_id, unit_path=fleet["north"].path)
+    north_lines = {lines[1].id, lines[2].id}
+    _check(
+        usage_report.build(db, north, span, "tariff").total,
+        independent_sum(rows, start, end, lambda r: r[0].id in north_lines),
+    )
+    # The usage API reads the same rows.
+    totals = usage.period_totals(db, [ln.id for ln in lines], start, end)
+    for line in lines:
+        expected = independent_sum(rows, start, end, lambda r, ln=line: r[0] is ln)
+        assert totals[line.id].charge == expected["charge"]
+        assert totals[line.id].data_bytes == expected["data"]
+    subtree = usage.subtree_totals(db, scope.customer_id, fleet["sales"].path, start, end)
+    assert subtree.charge == independent_sum(rows, start, end, lambda r: r[0].id in sales)["charge"]
+
+
+def test_a_period_splits_into_whole_months_and_edge_days():
+    split = usage.split
+    assert split(date(2026, 11, 1), date(2026, 12, 1)) == (
+        (date(2026, 11, 1), date(2026, 12, 1)),
+        [],
+    )
+    assert split(date(2026, 9, 20), date(2026, 11, 10)) == (
+        (date(2026, 10, 1), date(2026, 11, 1)),
+        [(date(2026, 9, 20), date(2026, 10, 1)), (date(2026, 11, 1), date(2026, 11, 10))],
+    )
+    assert split(date(2026, 10, 20), date(2026, 11, 10)) == (
+        None,
+        [(date(2026, 10, 20), date(2026, 11, 10))],
+    )
+    assert split(date(2026, 1, 31), date(2026, 3, 1)) == (
+        (date(2026, 2, 1), date(2026, 3, 1)),
+        [(date(2026, 1, 31), date(2026, 2, 1))],
+    )
+    assert split(date(2026, 12, 1), date(2027, 1, 1)) == ((date(2026, 12, 1), date(2027, 1, 1)), [])
+    assert split(date(2026, 5, 5), date(2026, 5, 5)) == (None, [])
+
+
+def test_month_over_month_within_a_subtree(db, fleet):
+    north = FleetScope(fleet["customer"].id, unit_path=fleet["north"].path)
+    lines = {fleet["lines"][1].id, fleet["lines"][2].id}
+    months = dict(usage_report.build(db, north, NOV, "unit").months)
+    for first, end in ((date(2026, 9, 1), date(2026, 10, 1)), (date(2026, 11, 1), NOV.end)):
+        assert (
+            months[first]
+            == (independent_sum(fleet["rows"], first, end, lambda r: r[0].id in lines)["charge"])
+        )
+
+
+@pytest.mark.parametrize("group_by", ["line", "unit", "tariff"])
+@pytest.mark.parametrize(
+    "span",
+    [
+        NOV,
+        Period(date(2026, 12, 1), date(2027, 1, 1)),
+        Period(date(2026, 10, 5), date(2026, 11, 20)),
+    ],
+)
+def test_month_over_month(db, fleet, group_by, span):
+    report = usage_report.build(db, FleetScope(fleet["customer"].id), span, group_by)
+    assert len(report.months) == 6
+    assert report.months[-1][0] == span.last_day.replace(day=1)
+    for first, charge in report.months:
+        end = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+        assert charge == independent_sum(fleet["rows"], first, end)["charge"], first
 
 
 def test_period_input():

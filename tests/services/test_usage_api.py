@@ -1,5 +1,5 @@
 """The usage API that reports, billing and spend alerts read: month to date, the projected
-month-end spend, and totals of a unit subtree, all from the daily totals."""
+month-end spend, and totals of a unit subtree, from the daily totals and the monthly rollup."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from models import UsageDaily
-from services import usage
+from services import usage, usage_rollup
 from tests.factories import make_customer, make_unit
 from tests.fleet_factories import make_line, make_tariff
 
@@ -46,7 +46,7 @@ def add(db, line, day, kind, zone, direction, quantity, charge, events=1):
             charge=Decimal(charge),
         )
     )
-    db.flush()
+    usage_rollup.refresh(db, line_ids=[line.id])
 
 
 def test_month_to_date_totals(db, fleet):

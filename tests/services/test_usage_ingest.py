@@ -1,5 +1,6 @@
 """Loading usage files: good rows in, bad rows in the rejection report, the same file twice
-changes nothing, daily totals equal the events, Warsaw days across DST changes."""
+changes nothing, daily totals equal the events and the monthly rollup equals the daily totals,
+Warsaw days across DST changes and Warsaw months at month ends."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select, text
 
-from models import FileState, UsageDaily, UsageEvent, UsageFile, UsageRejection
+from models import FileState, UsageDaily, UsageEvent, UsageFile, UsageMonthly, UsageRejection
 from services import ServiceError, usage_files, usage_ingest
 from tests.factories import make_customer, make_unit
 from tests.fleet_factories import make_line, make_tariff
-from tests.usage_factories import load, submit, write_usage
+from tests.usage_factories import load, rollup_differences, submit, write_usage
 
 
 @pytest.fixture
@@ -34,6 +35,13 @@ def _daily(db, line_id):
     return {
         (r.day, str(r.kind), str(r.zone), str(r.direction)): (r.quantity, r.events, r.charge)
         for r in db.scalars(select(UsageDaily).where(UsageDaily.line_id == line_id))
+    }
+
+
+def _monthly(db, line_id):
+    return {
+        (r.month, str(r.kind), str(r.zone), str(r.direction)): (r.quantity, r.events, r.charge)
+        for r in db.scalars(select(UsageMonthly).where(UsageMonthly.line_id == line_id))
     }
 
 
@@ -93,6 +101,13 @@ def test_good_rows_load_and_bad_rows_go_to_the_report(app, db, rt, lines, tmp_pa
     assert _daily(db, lines[1].id) == {
         (date(2026, 9, 2), "data", "world", "out"): (5000000, 1, Decimal("12.34")),
     }
+    # The monthly rollup: the same sums per Warsaw month.
+    assert _monthly(db, lines[0].id) == {
+        (date(2026, 9, 1), "voice", "domestic", "out"): (125, 1, Decimal("0.50")),
+        (date(2026, 9, 1), "sms", "eu", "out"): (1, 1, Decimal("0.20")),
+        (date(2026, 9, 1), "voice", "domestic", "in"): (60, 1, Decimal("0.00")),
+    }
+    assert rollup_differences(db) == {}
 
 
 def test_the_same_file_twice_changes_nothing(app, db, rt, lines, tmp_path):
@@ -113,6 +128,11 @@ def test_the_same_file_twice_changes_nothing(app, db, rt, lines, tmp_path):
         select(func.sum(UsageDaily.quantity)).where(UsageDaily.line_id == lines[0].id)
     )
     assert total == 7 * 60
+    monthly = db.scalar(
+        select(func.sum(UsageMonthly.quantity)).where(UsageMonthly.line_id == lines[0].id)
+    )
+    assert monthly == 7 * 60
+    assert rollup_differences(db) == {}
 
 
 def test_a_chunk_is_applied_once_even_when_two_loads_race(app, db, rt, lines, tmp_path):
@@ -133,6 +153,10 @@ def test_a_chunk_is_applied_once_even_when_two_loads_race(app, db, rt, lines, tm
     assert [(c.start, c.end, len(c.rows)) for c in resumed] == [(4, 6, 2)]
     usage_ingest.apply_chunk(db, file.id, usage_ingest.parse_chunk(resumed[0]), directory)
     assert _event_count(db, file.id) == 6
+    assert _monthly(db, lines[0].id) == {
+        (date(2026, 9, 1), "sms", "domestic", "out"): (6, 6, Decimal("0.60"))
+    }
+    assert rollup_differences(db) == {}
 
 
 @pytest.mark.parametrize(
@@ -153,6 +177,25 @@ def test_days_are_warsaw_days_across_dst(app, db, rt, lines, tmp_path, utc, day)
     file, _ = submit(db, rt, path)
     load(app, file.id)
     assert [k[0] for k in _daily(db, lines[0].id)] == [day]
+
+
+@pytest.mark.parametrize(
+    ("utc", "month"),
+    [
+        ("2026-09-30T21:59:59Z", date(2026, 9, 1)),  # 23:59:59 CEST on 30 September
+        ("2026-09-30T22:00:00Z", date(2026, 10, 1)),  # 00:00 CEST on 1 October
+        ("2026-10-31T22:59:59Z", date(2026, 10, 1)),  # 23:59:59 CET on 31 October
+        ("2026-10-31T23:00:00Z", date(2026, 11, 1)),
+        ("2025-12-31T23:30:00Z", date(2026, 1, 1)),  # the new year in Warsaw, not yet in UTC
+    ],
+)
+def test_months_are_warsaw_months(app, db, rt, lines, tmp_path, utc, month):
+    path = write_usage(tmp_path, [f"{lines[0].msisdn},{utc},voice,out,domestic,30,0.10"])
+    file, _ = submit(db, rt, path)
+    load(app, file.id)
+    db.expire_all()
+    assert [k[0] for k in _monthly(db, lines[0].id)] == [month]
+    assert rollup_differences(db) == {}
 
 
 def test_daily_totals_equal_the_sum_of_the_events(app, db, rt, lines, tmp_path, monkeypatch):
@@ -199,6 +242,8 @@ def test_daily_totals_equal_the_sum_of_the_events(app, db, rt, lines, tmp_path, 
     expected = sum(Decimal(r.rsplit(",", 1)[1]) for r in rows)
     assert [(r[0], r[1], r[2]) for r in events] == [(r[0], r[1], r[2]) for r in daily]
     assert sum(Decimal(str(r[3])).quantize(Decimal("0.01")) for r in daily) == expected
+    # Six chunks added to the same line-months: the rollup still equals the daily totals.
+    assert rollup_differences(db) == {}
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
 """A usage file loaded by a real RQ worker that is killed (SIGKILL) mid-file, then resumed by
-the sweep: every good row is loaded exactly once, every bad row reported exactly once."""
+the sweep: every good row is loaded exactly once, every bad row reported exactly once, and the
+monthly rollup equals the daily totals."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from models import FileState, UsageDaily, UsageEvent, UsageFile, UsageRejection
 from models.base import utcnow
 from tests.factories import make_customer, make_unit
 from tests.fleet_factories import make_line, make_tariff
-from tests.usage_factories import submit, write_usage
+from tests.usage_factories import rollup_differences, submit, write_usage
 from workers import queues
 
 pytestmark = pytest.mark.worker
@@ -121,6 +122,7 @@ def test_worker_killed_mid_file_then_resumed_loses_and_doubles_nothing(rt, commi
     ).one()
     assert (daily[0], daily[1]) == (ROWS - bad, seconds)
     assert Decimal(str(daily[2])).quantize(Decimal("0.01")) == charge
+    assert rollup_differences(committed) == {}
     rejected = committed.scalar(
         select(func.count()).select_from(UsageRejection).where(UsageRejection.file_id == file_id)
     )
