@@ -11,8 +11,9 @@ suspended for ten days (history in the audit trail), 1,000 handsets shipped in t
 and three months of usage (September to November) written straight into ``usage_daily`` —
 the per-line daily totals, with the monthly rollup that the rating reads refreshed from them;
 no events or files — about ten rows per line and month: voice on four days, SMS on two,
-data on four, and one line in twenty roaming (EU and world) on two days, so that most lines exceed the smaller tariffs' allowances. On
-PostgreSQL the tables are then analysed, as autovacuum would soon do.
+data on four, and one line in twenty roaming (EU and world) on two days, so that most lines
+exceed the smaller tariffs' allowances. On PostgreSQL the tables are then analysed, as
+autovacuum would soon do.
 
 Each step prints wall time, the CPU time of this process and, on a local PostgreSQL, the CPU
 time of the database backends serving it (found by an ``application_name`` of this process's

@@ -39,8 +39,8 @@ from services.usage_ingest import (
     partition_name,
     record_counts,
 )
-from services.usage_staging import Staged
 from services.usage_rollup import MONTHLY_FROM_DAILY_STAGE
+from services.usage_staging import Staged
 
 RAW_STAGE = """
 CREATE TEMPORARY TABLE IF NOT EXISTS usage_raw_stage (
