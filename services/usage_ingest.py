@@ -41,6 +41,7 @@ from services.usage_format import (
 )
 
 MAX_STORED_REJECTIONS = 10_000
+SQLITE_CACHE_KIB = 64 * 1024
 EVENT_COLUMNS = (
     "started_at, line_id, customer_id, kind, direction, zone, quantity, charge, file_id, file_row"
 )
@@ -216,6 +217,11 @@ def apply_chunk(
     Stores at most ``store_rejections`` of the chunk's rejected rows (all are counted)."""
     if not move_resume_point(session, file_id, parsed.start, parsed.end):
         return None
+    if session.get_bind().dialect.name == "sqlite":
+        # A page cache that holds what a chunk walks of the daily totals' key (SQLite's default
+        # 2 MB evicted and read it again on every chunk: 15 % of the load). It stays with the
+        # pooled connection.
+        session.execute(text(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}"))
     known = lines.resolve(session, {e.msisdn for e in parsed.events})
     rejections = list(parsed.rejections)
     rows = []
