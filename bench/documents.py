@@ -6,9 +6,9 @@ Data (built once per database, kept while ``--lines`` stays the same):
 - "Bench Documents S.A.": a tree of 1,111 units (10 × 10 × 10 under a root); half of the
   1,000 teams have a cost centre (500), and ``--lines`` lines (default 5,000, each with an
   employee) sit in those teams; October and November 2026 of daily usage totals written
-  straight into ``usage_daily`` (the reports read nothing else), a few rows per line and
-  month. Its November invoice bills every line: a monthly fee each, usage for about two lines
-  in three, a handset for one in fifty — the invoice of the detail appendix.
+  straight into ``usage_daily`` with its monthly rollup (what the reports read), a few rows
+  per line and month. Its November invoice bills every line: a monthly fee each, usage for
+  about two lines in three, a handset for one in fifty — the invoice of the detail appendix.
 - "Bench Documents Duży S.A.": an October invoice of 50,000 numbers in 500 cost centres (a fee
   and usage per number, about 72,000 invoice lines), whose PDF prints summary lines and the
   summary by cost centre.
@@ -45,7 +45,7 @@ from bench.cpu import process_cpu
 from core import migrate
 from core.runtime import Runtime
 from models import Customer, Employee, Invoice, Line, TariffPlan, UsageDaily
-from services import invoices
+from services import invoices, usage_rollup
 from services.audit import Actor
 from services.billing_period import Period as BillingPeriod
 from services.fleet_query import FleetScope
@@ -199,6 +199,7 @@ def _usage(s, customer_id: int, lines: list[dict], rnd: random.Random) -> int:
                     )
     for i in range(0, len(rows), 20_000):
         s.execute(insert(UsageDaily), rows[i : i + 20_000])
+    usage_rollup.refresh(s, customer_id=customer_id)  # the monthly totals the reports read
     return len(rows)
 
 
