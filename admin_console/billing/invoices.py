@@ -2,8 +2,8 @@
 the staff member's customers (account managers: their own; operator admins: all), an
 invoice's page with its lines and the downloads of its documents, and issuing a correction
 from it. The billing detail (XLSX, PDF) of an invoice with more lines than download at once is
-made by a worker: the staff member waits on a page of that file (``file``), which shows the
-progress and then the download.
+made by a worker and waits, with its progress, in the staff member's My files (the portal's
+``send_document`` serves both apps).
 
 A correction is entered on the invoice page: the corrected net amount of any line (the inputs
 hold each line's current amount) and up to three extra charges or credits, with the reason.
@@ -16,9 +16,7 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
-    make_response,
     redirect,
     render_template,
     request,
@@ -38,10 +36,9 @@ from models import (
     InvoiceState,
     StaffRole,
 )
+from portal.invoices.views import send_document
 from services import ServiceError, billing, corrections
-from services.einvoice import detail_work, documents
 from services.einvoice import lines as doclines
-from services.einvoice.fa3 import InvalidDocument
 
 bp = Blueprint("console_invoices", __name__, url_prefix="/billing/invoices")
 
@@ -190,36 +187,9 @@ DOWNLOADS = {
 }
 
 
-def inline_limit() -> int:
-    """As the portal's: INVOICE_DETAIL_INLINE_LINES, or the app config's override."""
-    configured = current_app.config.get("INVOICE_DETAIL_INLINE_LIMIT")
-    if configured is not None:
-        return int(configured)
-    return runtime().settings.invoice_detail_inline_lines
-
-
 def _download(invoice_id: int, kind: str):
     invoice = invoice_or_404(invoice_id)
-    if kind in detail_work.FORMATS and detail_work.line_count(db(), invoice) > inline_limit():
-        task = detail_work.start(db(), invoice, kind, staff_user=current_user)
-        task_id = task.id
-        commit()
-        flash(
-            _("The billing detail is being prepared. It will also be waiting for you in My files."),
-            "info",
-        )
-        return redirect(url_for("staff_files.task", task_id=task_id))
-    try:
-        body = documents.render(db(), invoice, kind)
-    except InvalidDocument:
-        abort(409)
-    response = make_response(body)
-    response.headers["Content-Type"] = documents.CONTENT_TYPES[kind]
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="{documents.file_name(invoice, kind)}"'
-    )
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_document(invoice, kind, "staff_files.task", staff_user=current_user)
 
 
 for _kind, _suffix in DOWNLOADS.items():

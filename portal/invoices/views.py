@@ -228,15 +228,22 @@ def inline_limit() -> int:
 
 def _download(invoice_id: int, kind: str):
     invoice = invoice_or_404(invoice_id)
+    return send_document(invoice, kind, "files.task", portal_user=current_user)
+
+
+def send_document(invoice: Invoice, kind: str, task_endpoint: str, **owner):
+    """One of the invoice's documents, at once; a large billing detail becomes a task of the
+    ``owner`` (``portal_user=`` or ``staff_user=``) and the browser goes to its page
+    (``task_endpoint``). The console's invoice downloads use it too."""
     if kind in detail_work.FORMATS and detail_work.line_count(db(), invoice) > inline_limit():
-        task = detail_work.start(db(), invoice, kind, portal_user=current_user)
+        task = detail_work.start(db(), invoice, kind, **owner)
         task_id = task.id
         commit()
         flash(
             _("The billing detail is being prepared. It will also be waiting for you in My files."),
             "info",
         )
-        return redirect(url_for("files.task", task_id=task_id))
+        return redirect(url_for(task_endpoint, task_id=task_id))
     try:
         body = documents.render(db(), invoice, kind)
     except InvalidDocument:
