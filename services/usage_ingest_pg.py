@@ -8,8 +8,8 @@ a chunk whose rows all have the usual clean shape gets a shorter statement with 
 that shape leaves open. From that checked table, in the same transaction: the events
 (``INSERT … SELECT`` into the partitioned ``usage_event``), the chunk's daily totals per Warsaw
 day (one upsert), their sums per Warsaw month into the monthly rollup (one upsert,
-``usage_rollup.MONTHLY_FROM_DAILY_STAGE``), and the rejected rows (their raw text is rebuilt
-in Python from the chunk).
+``usage_rollup.MONTHLY_FROM_STAGE``), and the rejected rows (their raw text is rebuilt
+in Python from the chunk). The sums per day and per month are grouped in the first part.
 
 A chunk's transaction has two parts (``insert_events``, then ``apply_totals``), so that the job
 can run the first part of one chunk while the previous chunk finishes on another connection;
@@ -39,7 +39,7 @@ from services.usage_ingest import (
     partition_name,
     record_counts,
 )
-from services.usage_rollup import MONTHLY_FROM_DAILY_STAGE
+from services.usage_rollup import MONTHLY_FROM_STAGE, MONTHLY_STAGE, MONTHLY_SUMS
 from services.usage_staging import Staged
 
 RAW_STAGE = """
@@ -217,7 +217,8 @@ CHUNK_START = ";".join(
         RAW_STAGE,
         CHECKED_STAGE,
         DAILY_STAGE,
-        "TRUNCATE usage_raw_stage, usage_checked_stage, usage_daily_stage",
+        MONTHLY_STAGE,
+        "TRUNCATE usage_raw_stage, usage_checked_stage, usage_daily_stage, usage_monthly_stage",
     )
 )
 # The UTC months of the chunk's events: first their first and last (cheap), and only when a
@@ -297,6 +298,7 @@ def insert_events(
         loaded = cur.rowcount
         if loaded:
             cur.execute(DAILY_SUMS)
+            cur.execute(MONTHLY_SUMS)
         return loaded
 
 
@@ -313,7 +315,7 @@ def apply_totals(
     with _driver(session).cursor() as cur:
         if loaded:
             cur.execute(DAILY)
-            cur.execute(MONTHLY_FROM_DAILY_STAGE)
+            cur.execute(MONTHLY_FROM_STAGE)
         cur.execute(REJECTED)
         found = cur.fetchall()
     rejections = staged.rejections

@@ -5,8 +5,8 @@ Europe/Warsaw month) instead of the day. Whatever writes daily totals keeps it i
 same transaction:
 
 - the ingestion adds a chunk's sums to both tables (``usage_ingest``: ``fold_months`` of the
-  chunk's daily sums, or ``MONTHLY_FROM_DAILY_STAGE`` on PostgreSQL; ``usage_ingest_pg``: its
-  ``MONTHLY`` statement from the checked staging table), each an upsert with
+  chunk's daily sums, or ``MONTHLY_FROM_DAILY_STAGE`` on PostgreSQL; ``usage_ingest_pg``: the
+  month's sums prepared with the chunk's daily sums, ``MONTHLY_FROM_STAGE``), each an upsert with
   ``MONTHLY_CONFLICT``, in the order of the key so that concurrent loads lock rows in one order;
 - anything that writes daily rows directly (bench data, test data) calls ``refresh`` for the
   lines it wrote, which recomputes their months from their daily rows with the statement that
@@ -33,14 +33,33 @@ ON CONFLICT ({MONTHLY_KEY}) DO UPDATE SET
     events = usage_monthly.events + excluded.events,
     charge = usage_monthly.charge + excluded.charge
 """
-# PostgreSQL, ``usage_ingest``: a chunk's daily sums, already in the temporary stage table.
-MONTHLY_FROM_DAILY_STAGE = f"""
-INSERT INTO usage_monthly ({MONTHLY_COLUMNS})
+# PostgreSQL: the month's sums of a chunk's daily sums (the temporary ``usage_daily_stage``)…
+_MONTH_SUMS = """
 SELECT line_id, date_trunc('month', day)::date, kind, zone, direction, customer_id,
        sum(quantity), sum(events), sum(charge)
 FROM usage_daily_stage
 GROUP BY 1, 2, 3, 4, 5, 6
 ORDER BY 1, 2, 3, 4, 5
+"""
+# … upserted at once (``usage_ingest``, chunks parsed in Python)…
+MONTHLY_FROM_DAILY_STAGE = f"""
+INSERT INTO usage_monthly ({MONTHLY_COLUMNS})
+{_MONTH_SUMS}
+{MONTHLY_CONFLICT}
+"""  # noqa: S608 - module constants only
+# … or prepared in a temporary table of their own while the previous chunk may still be open,
+# and upserted in turn, in key order (``usage_ingest_pg``).
+MONTHLY_STAGE = """
+CREATE TEMPORARY TABLE IF NOT EXISTS usage_monthly_stage (
+    line_id integer, month date, kind varchar(5), zone varchar(8), direction varchar(3),
+    customer_id integer, quantity bigint, events integer, charge numeric(14, 2)
+) ON COMMIT DELETE ROWS
+"""
+MONTHLY_SUMS = f"INSERT INTO usage_monthly_stage ({MONTHLY_COLUMNS}) {_MONTH_SUMS}"
+MONTHLY_FROM_STAGE = f"""
+INSERT INTO usage_monthly ({MONTHLY_COLUMNS})
+SELECT {MONTHLY_COLUMNS} FROM usage_monthly_stage
+ORDER BY {MONTHLY_KEY}
 {MONTHLY_CONFLICT}
 """  # noqa: S608 - module constants only
 BATCH = 900
