@@ -46,7 +46,7 @@ MONTHLY_FROM_DAILY_STAGE = f"""
 INSERT INTO usage_monthly ({MONTHLY_COLUMNS})
 {_MONTH_SUMS}
 {MONTHLY_CONFLICT}
-"""  # noqa: S608 - module constants only
+"""
 # … or prepared in a temporary table of their own while the previous chunk may still be open,
 # and upserted in turn, in key order (``usage_ingest_pg``).
 MONTHLY_STAGE = """
