@@ -15,6 +15,7 @@ import secrets
 import shutil
 import tempfile
 import uuid
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -178,6 +179,48 @@ def post_form(client, url: str, data: dict, *, form_url: str | None = None, **kw
     page = client.get(form_url or url)
     token = csrf_token(page.get_data(as_text=True))
     return client.post(url, data={**data, "csrf_token": token}, **kw)
+
+
+class _Forms(HTMLParser):
+    """The POST forms of a page: action, hidden fields, and the (name, value) of each button."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[dict] = []
+        self._open: dict | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form" and (a.get("method") or "").lower() == "post":
+            self._open = {"action": a.get("action") or "", "hidden": {}, "buttons": []}
+            self.forms.append(self._open)
+        elif self._open is not None and tag == "input" and a.get("type") == "hidden":
+            self._open["hidden"][a.get("name")] = a.get("value") or ""
+        elif self._open is not None and tag == "button":
+            self._open["buttons"].append((a.get("name"), a.get("value")))
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self._open = None
+
+
+def press_export(client, page_url: str, fmt: str, *, hidden: dict | None = None, **kw):
+    """Open ``page_url`` and press its export button for ``fmt`` as a browser would: the form's
+    hidden fields (the page's filter, the CSRF token) and the button's value, posted to the
+    form's action. ``hidden``: fields the form must carry (a PIN/PUK export's ``codes``), for
+    forms whose format is a hidden field."""
+    page = client.get(page_url)
+    assert page.status_code == 200, page.status_code
+    parser = _Forms()
+    parser.feed(page.get_data(as_text=True))
+    for form in parser.forms:
+        if hidden is not None:
+            wanted = {**hidden, "fmt": fmt}
+            if all(form["hidden"].get(k) == v for k, v in wanted.items()):
+                return client.post(form["action"], data=form["hidden"], **kw)
+        elif ("fmt", fmt) in form["buttons"]:
+            return client.post(form["action"], data={**form["hidden"], "fmt": fmt}, **kw)
+    raise AssertionError(f"no export button for {fmt} on {page_url}")
 
 
 def login_portal(client, email: str, password: str, **kw):

@@ -3,9 +3,9 @@ SIM configuration reports, for the whole company, as an account manager reads th
 
 The customer is loaded through the console scope: an account manager's own customers only
 (any other id answers 404); sales and operator admins read every customer. PIN/PUK codes are
-never shown or exported here — the console has no reason to hand them out. Exports download
-at once when they are small; larger ones are prepared by a worker and wait in the staff
-user's own My files (admin_console/files).
+never shown or exported here — the console has no reason to hand them out. Exports are POSTs
+(CSRF); they download at once when they are small; larger ones are prepared by a worker and
+wait in the staff user's own My files (admin_console/files).
 """
 
 from __future__ import annotations
@@ -44,14 +44,14 @@ def usage(customer_id: int):
     ), status
 
 
-@bp.route("/usage/export")
+@bp.route("/usage/export", methods=["POST"])
 def usage_export(customer_id: int):
     customer, fleet = _customer(customer_id)
-    fmt = request.args.get("fmt", "csv")
+    fmt = request.form.get("fmt", "csv")
     pages.check_format(fmt)
-    params = pages.usage_params(fleet, request.args, fmt)
+    params = pages.usage_params(fleet, request.form, fmt)
     if params is None:
-        _group, _per, error = pages.read_usage_args(request.args)
+        _group, _per, error = pages.read_usage_args(request.form)
         flash(error, "danger")
         return redirect(url_for(".usage", customer_id=customer.id))
     return _export(params, customer.name)
@@ -77,10 +77,10 @@ def sim(customer_id: int):
     )
 
 
-@bp.route("/sim/export")
+@bp.route("/sim/export", methods=["POST"])
 def sim_export(customer_id: int):
     customer, fleet = _customer(customer_id)
-    fmt = request.args.get("fmt", "csv")
+    fmt = request.form.get("fmt", "csv")
     pages.check_format(fmt)
     return _export(pages.sim_params(fleet, fmt, False), customer.name)
 

@@ -72,14 +72,16 @@ def _download(data: bytes, name: str, mimetype: str):
     return response
 
 
-@bp.route("/export", endpoint="export")
+@bp.route("/export", endpoint="export", methods=["POST"])
 @login_required
 def export_lines():
+    """The lines the list's filter shows, as a file: a POST (CSRF), because a large export
+    becomes a task in My files."""
     tenant.require_fleet_reader()
-    fmt = request.args.get("fmt", "csv")
+    fmt = request.form.get("fmt", "csv")
     if fmt not in FORMATS:
         abort(404)
-    flt = fl.FleetFilter.from_params(request.args)
+    flt = fl.FleetFilter.from_params(request.form)
     scope = tenant.fleet_scope(current_user)
     name = export.file_name(_("fleet"), current_user.customer.name, _today(), fmt)
     limit = current_app.config.get("FLEET_EXPORT_INLINE_LIMIT", INLINE_LIMIT)

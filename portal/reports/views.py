@@ -2,6 +2,8 @@
 and viewers, always within the user's scope (a subtree-limited administrator sees only that
 subtree). PIN/PUK codes: fleet administrators only, by a POST (CSRF) that is audited — a
 reveal on the page or an export with codes. Viewers never see the columns (403 if they ask).
+Every export is a POST (CSRF) too: a large one becomes a task in My files, and following a
+link must not start work.
 """
 
 from __future__ import annotations
@@ -69,13 +71,13 @@ def usage():
     ), status
 
 
-@bp.route("/usage/export")
+@bp.route("/usage/export", methods=["POST"])
 def usage_export():
-    fmt = request.args.get("fmt", "csv")
+    fmt = request.form.get("fmt", "csv")
     pages.check_format(fmt)
-    params = pages.usage_params(_scope(), request.args, fmt)
+    params = pages.usage_params(_scope(), request.form, fmt)
     if params is None:
-        _group, _per, error = pages.read_usage_args(request.args)
+        _group, _per, error = pages.read_usage_args(request.form)
         flash(error, "danger")
         return redirect(url_for(".usage"))
     return _export(params)
@@ -119,15 +121,13 @@ def sim_reveal():
     return response, 200, {"Cache-Control": "private, no-store"}
 
 
-@bp.route("/sim/export", methods=["GET", "POST"])
+@bp.route("/sim/export", methods=["POST"])
 def sim_export():
-    fmt = request.values.get("fmt", "csv")
+    fmt = request.form.get("fmt", "csv")
     pages.check_format(fmt)
-    with_codes = request.method == "POST"
+    with_codes = request.form.get("codes") == "1"
     if with_codes:
         _require_codes()
-        if not CodesForm().validate_on_submit():
-            abort(400)
     params = pages.sim_params(_scope(), fmt, with_codes)
     if with_codes:
         sim_report.record_codes_read(

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from models import StaffRole
-from tests.conftest import login_console
+from tests.conftest import csrf_token, login_console, press_export
 from tests.factories import PASSWORD, make_staff
 from tests.reports_factories import independent_sum, usage_fleet
 
@@ -39,7 +39,7 @@ def test_manager_reads_own_customers_reports(client, world):
     html = r.get_data(as_text=True)
     total = independent_sum(world["rows"], date(2026, 11, 1), date(2026, 12, 1))["charge"]
     assert f"{total:,.2f}" in html and "<svg" in html
-    r = client.get(f"/admin/customers/{cid}/reports/usage/export?fmt=csv&group=line&month=2026-11")
+    r = press_export(client, f"/admin/customers/{cid}/reports/?group=line&month=2026-11", "csv")
     rows = list(csv.reader(io.StringIO(r.data.decode("utf-8-sig")), delimiter=";"))
     cost = rows[0].index("Cost (PLN net)")
     assert Decimal(rows[-1][cost]) == total
@@ -47,7 +47,7 @@ def test_manager_reads_own_customers_reports(client, world):
     assert sim.status_code == 200
     assert world["lines"][0].iccid in sim.get_data(as_text=True)
     assert "11112222" not in sim.get_data(as_text=True)  # no codes in the console
-    pdf = client.get(f"/admin/customers/{cid}/reports/sim/export?fmt=pdf")
+    pdf = press_export(client, f"/admin/customers/{cid}/reports/sim", "pdf")
     assert pdf.data.startswith(b"%PDF")
     bad = client.get(f"/admin/customers/{cid}/reports/?from=2026-05-01&to=2026-04-01")
     assert bad.status_code == 400
@@ -57,8 +57,16 @@ def test_manager_reads_own_customers_reports(client, world):
 def test_another_managers_customer_is_404(client, world):
     _sign_in(client, world["other_manager"])
     cid = world["customer"].id
-    for path in ("/", "/usage/export?fmt=csv", "/sim", "/sim/export?fmt=xlsx"):
+    for path in ("/", "/sim"):
         assert client.get(f"/admin/customers/{cid}/reports{path}").status_code == 404
+    own = client.get(f"/admin/customers/{world['other'].id}/reports/sim").get_data(as_text=True)
+    token = csrf_token(own)
+    for path in ("/usage/export", "/sim/export"):
+        r = client.post(
+            f"/admin/customers/{cid}/reports{path}",
+            data={"csrf_token": token, "fmt": "csv", "month": "2026-11"},
+        )
+        assert r.status_code == 404
     assert client.get(f"/admin/customers/{world['other'].id}/reports/sim").status_code == 200
 
 

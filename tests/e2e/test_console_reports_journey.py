@@ -51,7 +51,7 @@ def test_account_manager_reads_a_customers_reports(live_server, page, committed)
     assert "Basic" in shown and "Pro" in shown
 
     with page.expect_download() as info:
-        page.click("a[href*='fmt=xlsx']")
+        page.click("button[name=fmt][value=xlsx]")
     sheet = openpyxl.load_workbook(io.BytesIO(Path(info.value.path()).read_bytes())).active
     rows = [list(r) for r in sheet.iter_rows(values_only=True)]
     header, *body = rows

@@ -67,8 +67,8 @@ def build_fleet(session) -> dict:
 
 
 def export_through_a_task(page, live_server: str, link_text: str) -> bytes:
-    """Click an export link; the task page polls its status; download the file when ready."""
-    page.get_by_role("link", name=link_text).click()
+    """Press an export button; the task page polls its status; download the file when ready."""
+    page.get_by_role("button", name=link_text).click()
     page.wait_for_url(re.compile(r".*/files/\d+$"))
     download_link = page.locator("#task-status a[download]")
     download_link.wait_for(timeout=WAIT_MS)  # the worker finished: the panel shows the file

@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from models import BackgroundTask, Line, PortalRole, TaskStatus
-from tests.conftest import csrf_token, login_portal
+from tests.conftest import csrf_token, login_portal, press_export
 from tests.factories import PASSWORD, make_customer, make_portal_user, make_unit
 from tests.fleet_factories import make_employee, make_line, make_tariff
 from workers import fleet_io_jobs
@@ -64,7 +64,7 @@ def _numbers(rows) -> list[str]:
 
 def test_small_export_downloads_at_once(client, world):
     _login(client, world["admin"])
-    r = client.get("/fleet/export?fmt=csv")
+    r = press_export(client, "/fleet/", "csv")
     assert r.status_code == 200
     assert re.search(
         r"attachment; filename=fleet-polmarket-\d{4}-\d\d-\d\d\.csv",
@@ -76,44 +76,69 @@ def test_small_export_downloads_at_once(client, world):
 
 def test_export_keeps_the_fleet_list_filter(client, world):
     _login(client, world["admin"])
-    r = client.get(f"/fleet/export?fmt=xlsx&unit_id={world['it'].id}")
+    r = press_export(client, f"/fleet/?unit_id={world['it'].id}", "xlsx")
     assert r.status_code == 200 and r.mimetype.endswith("spreadsheetml.sheet")
     ws = load_workbook(io.BytesIO(r.data)).active
     assert [row[1].value for row in ws.iter_rows(min_row=2)] == ["+48601200302"]
-    r = client.get("/fleet/export?fmt=csv&q=Anna")
+    r = press_export(client, "/fleet/?q=Anna", "csv")
+    assert _numbers(_csv_rows(r)) == ["+48601200300"]
+
+
+def test_export_follows_a_filter_changed_in_place(client, world):
+    """The list filtered with htmx (the page stays, its results change): the export buttons
+    come along with the results and export what the list now shows."""
+    _login(client, world["admin"])
+    r = client.get("/fleet/?q=Anna", headers={"HX-Request": "true"})
+    html = r.get_data(as_text=True)
+    assert 'id="fleet-export" hx-swap-oob="true"' in html
+    assert '<input type="hidden" name="q" value="Anna">' in html
+    token = csrf_token(html)
+    r = client.post("/fleet/export", data={"csrf_token": token, "q": "Anna", "fmt": "csv"})
     assert _numbers(_csv_rows(r)) == ["+48601200300"]
 
 
 def test_subtree_admin_exports_only_the_subtree(client, world):
     _login(client, world["sales_admin"])
-    rows = _csv_rows(client.get("/fleet/export?fmt=csv"))
+    rows = _csv_rows(press_export(client, "/fleet/", "csv"))
     assert _numbers(rows) == ["+48601200300", "+48601200301"]
-    rows = _csv_rows(client.get(f"/fleet/export?fmt=csv&unit_id={world['it'].id}"))
+    # A unit outside the subtree, asked for by hand: nothing of it.
+    token = csrf_token(client.get("/fleet/").get_data(as_text=True))
+    rows = _csv_rows(
+        client.post(
+            "/fleet/export", data={"csrf_token": token, "fmt": "csv", "unit_id": world["it"].id}
+        )
+    )
     assert _numbers(rows) == []
 
 
 def test_viewer_exports_but_cannot_import_and_employee_does_neither(client, world):
     _login(client, world["viewer"])
-    assert client.get("/fleet/export?fmt=csv").status_code == 200
+    assert press_export(client, "/fleet/", "csv").status_code == 200
     assert client.get("/fleet/import").status_code == 403
     assert client.get("/fleet/import/template.xlsx").status_code == 403
     client.post(
         "/logout", data={"csrf_token": csrf_token(client.get("/files/").get_data(as_text=True))}
     )
     _login(client, world["employee"])
-    assert client.get("/fleet/export?fmt=csv").status_code == 403
+    token = csrf_token(client.get("/files/").get_data(as_text=True))
+    r = client.post("/fleet/export", data={"csrf_token": token, "fmt": "csv"})
+    assert r.status_code == 403
     assert client.get("/fleet/import").status_code == 403
 
 
 def test_unknown_export_format_is_404(client, world):
     _login(client, world["admin"])
-    assert client.get("/fleet/export?fmt=pdf").status_code == 404
+    token = csrf_token(client.get("/fleet/").get_data(as_text=True))
+    assert client.post("/fleet/export", data={"csrf_token": token, "fmt": "pdf"}).status_code == 404
+    # A link or a form without the token starts nothing.
+    assert client.get("/fleet/export?fmt=csv").status_code == 405
+    assert client.post("/fleet/export", data={"fmt": "csv"}).status_code == 400
 
 
 def test_large_export_runs_as_a_task_with_a_progress_page(app, client, world, db):
     app.config["FLEET_EXPORT_INLINE_LIMIT"] = 2
     _login(client, world["admin"])
-    r = client.get("/fleet/export?fmt=xlsx")
+    r = press_export(client, "/fleet/", "xlsx")
     assert r.status_code == 302
     task = db.scalar(select(BackgroundTask).where(BackgroundTask.kind == "fleet_export"))
     assert r.headers["Location"].endswith(f"/files/{task.id}")

@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from models import AuditEvent, BackgroundTask, PortalRole, TaskStatus
-from tests.conftest import csrf_token, login_portal
+from tests.conftest import csrf_token, login_portal, press_export
 from tests.factories import PASSWORD, make_portal_user
 from tests.reports_factories import independent_sum, usage_fleet
 
@@ -74,19 +74,26 @@ def test_bad_period_refused_with_a_message(client, world, query, message):
     r = client.get(f"/reports/usage?{query}")
     assert r.status_code == 400
     assert message in r.get_data(as_text=True)
-    r = client.get(f"/reports/usage/export?fmt=csv&{query}", follow_redirects=True)
+    # The page offers no export then; a hand-made request gets the same message.
+    token = csrf_token(client.get("/reports/sim").get_data(as_text=True))
+    fields = dict(pair.split("=", 1) for pair in query.split("&") if "=" in pair)
+    r = client.post(
+        "/reports/usage/export",
+        data={**fields, "fmt": "csv", "csrf_token": token},
+        follow_redirects=True,
+    )
     assert message in r.get_data(as_text=True)
 
 
 def test_subtree_admin_sees_only_the_subtree(client, world):
     _login(client, world["sales_admin"])
-    rows = _csv(client.get(f"/reports/usage/export?fmt=csv&group=unit&month={NOV}"))
+    rows = _csv(press_export(client, f"/reports/usage?group=unit&month={NOV}", "csv"))
     assert [r[0].lstrip("· ") for r in rows[1:-1]] == ["Sprzedaż", "Północ"]
     sales_lines = {line.id for line in world["lines"][:3]}
     expected = independent_sum(world["rows"], START, END, lambda r: r[0].id in sales_lines)
     cost = rows[0].index("Cost (PLN net)")
     assert Decimal(rows[-1][cost]) == expected["charge"]
-    sim = _csv(client.get("/reports/sim/export?fmt=csv"))
+    sim = _csv(press_export(client, "/reports/sim", "csv"))
     numbers = {r[0].replace(" ", "") for r in sim[1:]}
     assert len(numbers) == 3 and world["lines"][3].msisdn.replace("+48", "") not in str(numbers)
     html = client.get("/reports/sim").get_data(as_text=True)
@@ -114,9 +121,9 @@ def test_viewer_never_sees_codes(client, db, world):
     assert "PUK1" not in html and "Show PIN/PUK" not in html
     token = csrf_token(client.get("/reports/usage").get_data(as_text=True))
     assert client.post("/reports/sim/reveal", data={"csrf_token": token}).status_code == 403
-    r = client.post("/reports/sim/export", data={"csrf_token": token, "fmt": "csv"})
+    r = client.post("/reports/sim/export", data={"csrf_token": token, "fmt": "csv", "codes": "1"})
     assert r.status_code == 403
-    rows = _csv(client.get("/reports/sim/export?fmt=csv"))
+    rows = _csv(press_export(client, "/reports/sim", "csv"))
     assert "PIN1" not in rows[0] and "11112222" not in str(rows)
     assert _codes_events(db) == []
 
@@ -134,14 +141,14 @@ def test_admin_reveal_and_export_with_codes_are_audited(client, db, world):
     assert [e.after["how"] for e in events] == ["reveal"]
     assert events[0].actor_id == world["admin"].id and events[0].after["lines"] == 5
 
-    r = client.post("/reports/sim/export", data={"csrf_token": token, "fmt": "xlsx"})
+    r = press_export(client, "/reports/sim", "xlsx", hidden={"codes": "1"})
     sheet = load_workbook(io.BytesIO(r.data)).active
     values = list(sheet.iter_rows(values_only=True))
     assert values[0][-4:] == ("PIN1", "PUK1", "PIN2", "PUK2")
     assert values[1][-4:] == ("1111", "11112222", "2222", "22223333")
     assert [e.after["how"] for e in _codes_events(db)] == ["reveal", "export:xlsx"]
     # The plain export has no codes and records nothing.
-    rows = _csv(client.get("/reports/sim/export?fmt=csv"))
+    rows = _csv(press_export(client, "/reports/sim", "csv"))
     assert "PIN1" not in rows[0]
     assert len(_codes_events(db)) == 2
 
@@ -149,25 +156,34 @@ def test_admin_reveal_and_export_with_codes_are_audited(client, db, world):
 def test_exports_parse_back(client, world):
     _login(client, world["admin"])
     expected = independent_sum(world["rows"], START, END)["charge"]
-    rows = _csv(client.get(f"/reports/usage/export?fmt=csv&group=tariff&month={NOV}"))
+    rows = _csv(press_export(client, f"/reports/usage?group=tariff&month={NOV}", "csv"))
     cost = rows[0].index("Cost (PLN net)")
     assert sum(Decimal(r[cost]) for r in rows[1:-1]) == expected
-    r = client.get(f"/reports/usage/export?fmt=xlsx&group=employee&month={NOV}")
+    r = press_export(client, f"/reports/usage?group=employee&month={NOV}", "xlsx")
     assert r.headers["Content-Disposition"].endswith(".xlsx")
     values = list(load_workbook(io.BytesIO(r.data)).active.iter_rows(values_only=True))
     col = values[0].index("Cost (PLN net)")
     assert Decimal(str(values[-1][col])) == expected
-    r = client.get(f"/reports/usage/export?fmt=pdf&group=unit&month={NOV}")
+    r = press_export(client, f"/reports/usage?group=unit&month={NOV}", "pdf")
     assert r.data.startswith(b"%PDF") and r.mimetype == "application/pdf"
-    r = client.get("/reports/sim/export?fmt=pdf")
+    r = press_export(client, "/reports/sim", "pdf")
     assert r.data.startswith(b"%PDF")
-    assert client.get("/reports/sim/export?fmt=exe").status_code == 404
+    token = csrf_token(client.get("/reports/sim").get_data(as_text=True))
+    assert (
+        client.post("/reports/sim/export", data={"csrf_token": token, "fmt": "exe"}).status_code
+        == 404
+    )
+    # Exports are POSTs with a CSRF token: a link or a forged form starts nothing.
+    assert client.get(f"/reports/usage/export?fmt=csv&month={NOV}").status_code == 405
+    assert (
+        client.post("/reports/usage/export", data={"fmt": "csv", "month": NOV}).status_code == 400
+    )
 
 
 def test_large_export_becomes_a_task(client, db, app, world):
     app.config["REPORT_EXPORT_INLINE_LIMIT"] = 2
     _login(client, world["admin"])
-    r = client.get(f"/reports/usage/export?fmt=csv&group=line&month={NOV}")
+    r = press_export(client, f"/reports/usage?group=line&month={NOV}", "csv")
     assert r.status_code == 302 and "/files/" in r.headers["Location"]
     task = db.scalars(select(BackgroundTask).order_by(BackgroundTask.id.desc())).first()
     assert task.kind == "report_export" and task.status == TaskStatus.queued

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from models import BackgroundTask, Employee, Line, TaskStatus
 from models.base import utcnow
-from tests.conftest import csrf_token, login_portal
+from tests.conftest import csrf_token, login_portal, press_export
 from tests.factories import PASSWORD, make_customer, make_portal_user, make_unit
 from tests.fleet_factories import make_line, make_tariff
 from workers import fleet_io_jobs, queues
@@ -70,7 +70,7 @@ def _task(session, kind) -> BackgroundTask:
 def test_large_export_is_made_by_a_worker_and_downloaded(app, committed, company):
     app.config["FLEET_EXPORT_INLINE_LIMIT"] = 10
     client = _client(app, company["admin"])
-    r = client.get("/fleet/export?fmt=csv")
+    r = press_export(client, "/fleet/", "csv")
     assert r.status_code == 302
     task = _task(committed, "fleet_export")
     assert task.status == TaskStatus.queued

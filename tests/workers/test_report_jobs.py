@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from models import AuditEvent, BackgroundTask, StaffRole, TaskStatus
 from models.base import utcnow
-from tests.conftest import csrf_token, login_console
+from tests.conftest import login_console, press_export
 from tests.factories import PASSWORD, make_portal_user, make_staff
 from tests.reports_factories import independent_sum, usage_fleet
 from tests.workers.test_fleet_io_jobs import _client, _task, run_worker
@@ -41,12 +41,11 @@ def test_large_exports_are_made_by_a_worker(app, committed, world):
 
     app.config["REPORT_EXPORT_INLINE_LIMIT"] = 2
     client = _client(app, world["admin"])
-    r = client.get("/reports/usage/export?fmt=csv&group=line&month=2026-10")
+    r = press_export(client, "/reports/usage?group=line&month=2026-10", "csv")
     assert r.status_code == 302
     page = client.get(r.headers["Location"]).get_data(as_text=True)
     assert "task-status" in page  # the progress panel polls until the file is ready
-    token = csrf_token(client.get("/reports/sim").get_data(as_text=True))
-    r = client.post("/reports/sim/export", data={"csrf_token": token, "fmt": "xlsx"})
+    r = press_export(client, "/reports/sim", "xlsx", hidden={"codes": "1"})
     assert r.status_code == 302
     assert _task(committed, "report_export").status == TaskStatus.queued
 
@@ -92,7 +91,7 @@ def test_large_console_exports_wait_in_the_staff_users_files(app, committed, wor
     client.get("/admin/lang/en")
     assert login_console(client, manager.email, PASSWORD).status_code == 302
 
-    r = client.get(f"/admin/customers/{customer_id}/reports/usage/export?fmt=csv&month=2026-10")
+    r = press_export(client, f"/admin/customers/{customer_id}/reports/?month=2026-10", "csv")
     assert r.status_code == 302 and "/admin/files/" in r.headers["Location"]
     page = client.get(r.headers["Location"]).get_data(as_text=True)
     assert "task-status" in page and "/admin/files/" in page  # polls the console's own URL
