@@ -1,88 +1,38 @@
 """Jobs of fleet export and import, and the sweeps that keep their tasks moving.
 
-Each job takes a task id. ``tasks.start`` returns None for a finished task, so a job delivered
-twice does nothing the second time. Reading happens in a session that does not hold SQLite's
-write lock (``_reading``), so progress can be committed while the job runs.
+Each job takes a task id and uses what the jobs behind My files share (``task_jobs``): a task
+started once, read without blocking writers, its progress committed as it goes; the export is
+a task that makes one file (``task_jobs.write_file``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from flask_babel import force_locale
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
-from sqlalchemy.orm import Session
 
 from core import aftercommit
 from models import BackgroundTask
 from services import tasks
 from services.audit import Actor
 from services.fleet_io import applying, checking, export, housekeeping, reading, work
+from workers import task_jobs
 from workers.context import runtime, unit_of_work
 
 log = logging.getLogger(__name__)
-FAILED = "The task could not be completed."
-
-
-@contextmanager
-def _reading() -> Iterator[Session]:
-    """A read-only session; on SQLite a deferred transaction (writers are not blocked)."""
-    session = runtime().db.new_session()
-    try:
-        session.connection(execution_options={"sqlite_begin": "DEFERRED"})
-        yield session
-    finally:
-        session.rollback()
-        session.close()
-
-
-def _progress(task_id: int):
-    factory = runtime().db.session_factory
-    return lambda done, total=None: tasks.progress(factory, task_id, done, total)
-
-
-def _start(task_id: int) -> dict | None:
-    with unit_of_work() as s:
-        task = tasks.start(s, task_id)
-        return dict(task.params) if task is not None else None
-
-
-def _fail(task_id: int, message: str = FAILED, result: dict | None = None) -> None:
-    with unit_of_work() as s:
-        tasks.fail(s, task_id, message)
-        task = s.get(BackgroundTask, task_id)
-        if task is not None and result is not None:
-            task.result = {**(task.result or {}), **result}
 
 
 def export_fleet(task_id: int) -> str:
-    params = _start(task_id)
-    if params is None:
-        return "skipped"
-    store = runtime().files
-    try:
-        with _reading() as s, force_locale(params.get("locale") or "pl"):
-            task = s.get(BackgroundTask, task_id)
-            rel, size, count = work.write_export_file(s, store, task, _progress(task_id))
-        with unit_of_work() as s:
-            tasks.finish(
-                s,
-                s.get(BackgroundTask, task_id),
-                file_path=rel,
-                file_name=params["file_name"],
-                content_type=export.CONTENT_TYPES[params["fmt"]],
-                file_size=size,
-                result={"lines": count},
-            )
-    except Exception:
-        log.exception("fleet export task %s failed", task_id)
-        _fail(task_id)
-        housekeeping.delete_folder(store, task_id)
-        raise
-    return "done"
+    return task_jobs.write_file(
+        task_id,
+        "fleet export",
+        work.write_export_file,
+        lambda params: export.CONTENT_TYPES[params["fmt"]],
+        "lines",
+        localized=True,
+    )
 
 
 def _read_upload(params: dict, progress) -> reading.Sheet:
@@ -91,7 +41,7 @@ def _read_upload(params: dict, progress) -> reading.Sheet:
 
 
 def check_import(task_id: int) -> str:
-    params = _start(task_id)
+    params = task_jobs.start(task_id)
     if params is None:
         return "skipped"
     store = runtime().files
@@ -100,7 +50,7 @@ def check_import(task_id: int) -> str:
             _check(task_id, params, store)
     except Exception:
         log.exception("fleet import check task %s failed", task_id)
-        _fail(task_id)
+        task_jobs.fail(task_id)
         housekeeping.delete_folder(store, task_id)  # a failed check keeps no upload
         raise
     return "done"
@@ -109,12 +59,12 @@ def check_import(task_id: int) -> str:
 def _check(task_id: int, params: dict, store) -> None:
     scope = work.scope_from(params["scope"])
     try:
-        sheet = _read_upload(params, _progress(task_id))
+        sheet = _read_upload(params, task_jobs.progress(task_id))
     except reading.ImportFileError as exc:
         content = {"file_error": exc.code, "file_error_params": exc.params}
         result = {"file_error": exc.code, "rows": 0, "errors": 0, "changes": 0}
     else:
-        with _reading() as s:
+        with task_jobs.reading() as s:
             plan = checking.check(s, scope, sheet)
             content = work.report(s, scope, sheet, plan)
         result = work.summary(plan)
@@ -138,7 +88,7 @@ class _Stale(Exception):
 
 
 def apply_import(task_id: int) -> str:
-    params = _start(task_id)
+    params = task_jobs.start(task_id)
     if params is None:
         return "skipped"
     try:
@@ -146,7 +96,7 @@ def apply_import(task_id: int) -> str:
             return _apply(task_id, params)
     except Exception:
         log.exception("fleet import apply task %s failed", task_id)
-        _fail(task_id)
+        task_jobs.fail(task_id)
         raise
 
 
@@ -155,9 +105,9 @@ def _apply(task_id: int, params: dict) -> str:
     who = params["actor"]
     actor = Actor("portal", who["id"], who["label"], who.get("address"))
     try:
-        sheet = _read_upload(params, _progress(task_id))
+        sheet = _read_upload(params, task_jobs.progress(task_id))
     except (OSError, reading.ImportFileError):
-        _fail(task_id, "The uploaded file is no longer available.", {"error": "no_file"})
+        task_jobs.fail(task_id, "The uploaded file is no longer available.", {"error": "no_file"})
         return "failed"
     try:
         with unit_of_work() as s:
@@ -167,7 +117,7 @@ def _apply(task_id: int, params: dict) -> str:
             result = applying.apply(s, actor, scope, plan)
             tasks.finish(s, s.get(BackgroundTask, task_id), result=result)
     except _Stale as stale:
-        _fail(
+        task_jobs.fail(
             task_id,
             "The data changed since the check; nothing was changed.",
             {"error": "stale", "errors": len(stale.plan.errors)},

@@ -1,8 +1,7 @@
 """Report jobs: a large export for My files, and the monthly subscriptions.
 
-``export_report`` takes a task id; ``tasks.start`` returns None for a finished task, so a job
-delivered twice does nothing the second time. The report is read in a session that does not
-hold SQLite's write lock, so progress can be committed while the job runs.
+``export_report`` is a task that makes one file (``task_jobs.write_file``: delivered twice, it
+does nothing the second time; progress is committed while the report is read).
 """
 
 from __future__ import annotations
@@ -11,13 +10,11 @@ import logging
 
 from flask_babel import force_locale
 
-from models import BackgroundTask, PortalUser, ReportSubscription
-from services import tasks
-from services.fleet_io import housekeeping
+from models import PortalUser, ReportSubscription
 from services.reports import subscriptions, tables, work
 from services.usage import local_today
+from workers import task_jobs
 from workers.context import runtime, unit_of_work
-from workers.fleet_io_jobs import FAILED, _fail, _progress, _reading, _start
 
 log = logging.getLogger(__name__)
 
@@ -28,31 +25,15 @@ def keep_days() -> int:
 
 
 def export_report(task_id: int) -> str:
-    params = _start(task_id)
-    if params is None:
-        return "skipped"
-    store = runtime().files
-    try:
-        with _reading() as s, force_locale(params.get("locale") or "pl"):
-            task = s.get(BackgroundTask, task_id)
-            rel, size, count = work.write_file(s, store, task, _progress(task_id))
-        with unit_of_work() as s:
-            tasks.finish(
-                s,
-                s.get(BackgroundTask, task_id),
-                file_path=rel,
-                file_name=params["file_name"],
-                content_type=tables.CONTENT_TYPES[params["fmt"]],
-                file_size=size,
-                result={"rows": count},
-                keep_days=keep_days(),
-            )
-    except Exception:
-        log.exception("report export task %s failed", task_id)
-        _fail(task_id, FAILED)
-        housekeeping.delete_folder(store, task_id)
-        raise
-    return "done"
+    return task_jobs.write_file(
+        task_id,
+        "report export",
+        work.write_file,
+        lambda params: tables.CONTENT_TYPES[params["fmt"]],
+        "rows",
+        localized=True,
+        keep_days=keep_days(),
+    )
 
 
 CATCH_UP_DAYS = 7  # a month missed on the 1st (workers down) is still sent until the 7th
