@@ -5,15 +5,15 @@
     .venv/bin/python -m bench.billing --sql     # and the run's SQL statements by time
 
 It builds its own data in a private schema (PostgreSQL) or a temporary file (SQLite), drops
-it at the end, and prints the figures: 50,000 lines in 500 departments with cost centres,
-five tariffs at contract prices, a tenth of the lines activated mid-month, one in twenty
-suspended for ten days (history in the audit trail), 1,000 handsets shipped in the month,
-and three months of usage (September to November) written straight into ``usage_daily`` —
-the per-line daily totals, with the monthly rollup that the rating reads refreshed from them;
-no events or files — about ten rows per line and month: voice on four days, SMS on two,
-data on four, and one line in twenty roaming (EU and world) on two days, so that most lines
-exceed the smaller tariffs' allowances. On PostgreSQL the tables are then analysed, as
-autovacuum would soon do.
+it at the end, and prints the figures: 50,000 lines in 500 departments with cost centres, five
+tariffs at contract prices, a tenth of the lines activated mid-month, one in twenty suspended
+for ten days (history in the audit trail), 1,000 handsets (at most one a line) shipped in the
+month, and three months of usage (September to November) written straight into ``usage_daily`` —
+the per-line daily totals, with the monthly rollup that the rating reads refreshed from them; no
+events or files — about ten rows per line and month: voice on four days, SMS on two, data on
+four, and one line in twenty roaming (EU and world) on two days, so that most lines exceed the
+smaller tariffs' allowances. On PostgreSQL the tables are then analysed, as autovacuum would
+soon do.
 
 Each step prints wall time, the CPU time of this process and, on a local PostgreSQL, the CPU
 time of the database backends serving it (found by an ``application_name`` of this process's
@@ -206,7 +206,7 @@ def build(session, lines: int, rng: random.Random) -> int:
                 "created_at": LONG_AGO,
                 "updated_at": LONG_AGO,
             }
-            for i in range(1000)
+            for i in range(min(1000, len(line_ids)))
         ],
     )
     session.flush()

@@ -94,6 +94,21 @@ def target(name: str) -> Target:
     raise ValueError(f"unknown database {name!r}")
 
 
+def own_target(
+    name: str, sqlite_file: str, schema: str, application_name: str = APPLICATION_NAME
+) -> Target:
+    """The database of a bench that keeps its data apart from the others: ``sqlite_file``
+    under ``bench/data/``, or ``schema`` of the PostgreSQL database, its connections named
+    ``application_name`` in pg_stat_activity (what ``CpuMeter`` counts)."""
+    if name == "sqlite":
+        return Target("sqlite", f"sqlite:///{DATA_DIR / sqlite_file}")
+    url = make_url(target(name).database_url)
+    url = url.update_query_dict(
+        {**url.query, "options": f"-csearch_path={schema}", "application_name": application_name}
+    )
+    return Target("postgres", url.render_as_string(hide_password=False), schema)
+
+
 def postgres_reachable(tgt: Target) -> str | None:
     """None when the server answers, else the reason in one line."""
     try:
@@ -113,6 +128,14 @@ def reset_postgres_schema(tgt: Target) -> None:
         conn.execute(text(f'DROP SCHEMA IF EXISTS "{tgt.schema}" CASCADE'))
         conn.execute(text(f'CREATE SCHEMA "{tgt.schema}"'))
     engine.dispose()
+
+
+def reset(tgt: Target) -> None:
+    """An empty database: the target's SQLite files removed, or its schema made anew."""
+    if tgt.name == "sqlite":
+        remove_sqlite_files(tgt)
+    else:
+        reset_postgres_schema(tgt)
 
 
 def remove_sqlite_files(tgt: Target) -> None:

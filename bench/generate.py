@@ -31,8 +31,7 @@ from bench.common import (
     Stopwatch,
     Target,
     log,
-    remove_sqlite_files,
-    reset_postgres_schema,
+    reset,
     target,
 )
 from bench.dataset import Dataset, choose_scenarios
@@ -279,10 +278,7 @@ def ensure(tgt: Target, scale: float = 1.0, *, force: bool = False) -> Dataset:
 
 def _generate(tgt: Target, scale: float) -> Dataset:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
-    if tgt.name == "postgres":
-        reset_postgres_schema(tgt)
-    else:
-        remove_sqlite_files(tgt)
+    reset(tgt)
     settings = tgt.settings()
     migrate.upgrade(settings.database_url)
     crypto.configure(settings.data_key)

@@ -27,7 +27,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from bench.common import (
@@ -36,9 +35,8 @@ from bench.common import (
     Stopwatch,
     Target,
     log,
-    remove_sqlite_files,
-    reset_postgres_schema,
-    target,
+    own_target,
+    reset,
 )
 from core import aftercommit, crypto, migrate
 from core.db import make_engine
@@ -75,14 +73,7 @@ APPLICATION_NAME = "asystent-bench-orders"
 
 def orders_target(name: str) -> Target:
     """Like ``bench.common.target`` but on the ordering benchmarks' own schema or file."""
-    base = target(name)
-    if name == "sqlite":
-        return Target("sqlite", f"sqlite:///{DATA_DIR / 'orders.sqlite3'}")
-    url = make_url(base.database_url)
-    url = url.update_query_dict(
-        {**url.query, "options": f"-csearch_path={SCHEMA}", "application_name": APPLICATION_NAME}
-    )
-    return Target("postgres", url.render_as_string(hide_password=False), SCHEMA)
+    return own_target(name, "orders.sqlite3", SCHEMA)
 
 
 @dataclass
@@ -143,10 +134,7 @@ def ensure(tgt: Target, *, force: bool = False) -> tuple[OrdersData, bool]:
 
 def _generate(tgt: Target) -> OrdersData:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
-    if tgt.name == "postgres":
-        reset_postgres_schema(tgt)
-    else:
-        remove_sqlite_files(tgt)
+    reset(tgt)
     settings = tgt.settings()
     migrate.upgrade(settings.database_url)
     crypto.configure(settings.data_key)

@@ -34,11 +34,17 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, insert, select, text
-from sqlalchemy.engine import make_url
 
-from bench.common import DATA_DIR, Target, log, percentile, postgres_reachable, remove_sqlite_files
-from bench.common import target as base_target
-from bench.cpu import APPLICATION_NAME, process_cpu
+from bench.common import (
+    DATA_DIR,
+    Target,
+    log,
+    own_target,
+    percentile,
+    postgres_reachable,
+    reset,
+)
+from bench.cpu import process_cpu
 from core import migrate
 from core.runtime import Runtime
 from models import Customer, Line, OrgUnit, TariffPlan, UsageDaily, UsageMonthly
@@ -64,26 +70,7 @@ PROFILE = [
 
 
 def reports_target(name: str) -> Target:
-    if name == "sqlite":
-        return Target("sqlite", f"sqlite:///{DATA_DIR / 'reports.sqlite3'}")
-    base = base_target("postgres")
-    url = make_url(base.database_url).update_query_dict(
-        {"options": f"-csearch_path={SCHEMA}", "application_name": APPLICATION_NAME}
-    )
-    return Target("postgres", url.render_as_string(hide_password=False), SCHEMA)
-
-
-def _reset(tgt: Target) -> None:
-    if tgt.name == "sqlite":
-        remove_sqlite_files(tgt)
-        return
-    from sqlalchemy import create_engine
-
-    engine = create_engine(tgt.url.split("?")[0])
-    with engine.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
-        conn.execute(text(f'CREATE SCHEMA "{SCHEMA}"'))
-    engine.dispose()
+    return own_target(name, "reports.sqlite3", SCHEMA)
 
 
 def _marker(name: str):
@@ -226,7 +213,7 @@ def prepare(name: str, lines: int) -> tuple[Target, dict] | None:
         return tgt, data
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    _reset(tgt)
+    reset(tgt)
     migrate.upgrade(tgt.url)
     rt = Runtime(tgt.settings())
     customer_id = _fleet(rt, lines)

@@ -23,10 +23,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import insert, select
-from sqlalchemy.engine import make_url
 
-from bench.common import DATA_DIR, Target, log, postgres_reachable, remove_sqlite_files
-from bench.common import target as base_target
+from bench.common import DATA_DIR, Target, log, own_target, postgres_reachable, reset
 from bench.cpu import APPLICATION_NAME, CpuMeter
 from core import migrate
 from core.runtime import Runtime
@@ -46,26 +44,7 @@ RUN_APPLICATION_NAME = f"{APPLICATION_NAME}-usage-{os.getpid()}"
 
 
 def usage_target(name: str) -> Target:
-    if name == "sqlite":
-        return Target("sqlite", f"sqlite:///{DATA_DIR / 'usage.sqlite3'}")
-    base = base_target("postgres")
-    url = make_url(base.database_url).update_query_dict(
-        {"options": f"-csearch_path={SCHEMA}", "application_name": RUN_APPLICATION_NAME}
-    )
-    return Target("postgres", url.render_as_string(hide_password=False), SCHEMA)
-
-
-def _reset(tgt: Target) -> None:
-    if tgt.name == "sqlite":
-        remove_sqlite_files(tgt)
-        return
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(tgt.url.split("?")[0])
-    with engine.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
-        conn.execute(text(f'CREATE SCHEMA "{SCHEMA}"'))
-    engine.dispose()
+    return own_target(name, "usage.sqlite3", SCHEMA, RUN_APPLICATION_NAME)
 
 
 def msisdn(n: int) -> str:
@@ -143,7 +122,7 @@ def measure(name: str, events: int) -> dict:
     if name == "postgres" and (reason := postgres_reachable(tgt)):
         return {"skipped": reason}
     path = make_file(events)
-    _reset(tgt)
+    reset(tgt)
     migrate.upgrade(tgt.url)
     rt = Runtime(tgt.settings())
     _lines(rt)
