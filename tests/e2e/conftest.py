@@ -9,6 +9,8 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
+from tests.factories import PASSWORD
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -70,3 +72,16 @@ def click_menu(page, href: str) -> None:
     if toggle.count():
         toggle.click()
     page.click(f"nav a[href='{href}']")
+
+
+def sign_in(
+    page, base: str, email: str, *, console: bool = False, password: str = PASSWORD, lands_on=""
+) -> None:
+    """Sign in with the portal's (or the console's) form as a person does, and wait for the
+    page it lands on: the start page, or ``lands_on`` below it."""
+    home = f"{base}/admin/" if console else f"{base}/"
+    page.goto(home if console else f"{base}/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(home + lands_on)

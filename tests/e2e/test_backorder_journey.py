@@ -25,8 +25,7 @@ from services.audit import Actor
 from services.contracts import today
 from services.fleet import FleetScope
 from tests.conftest import WAREHOUSE_TOKEN
-from tests.e2e.conftest import click_menu
-from tests.factories import PASSWORD
+from tests.e2e.conftest import click_menu, sign_in
 from tests.portal.test_shop import build_shop
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
@@ -82,11 +81,7 @@ def test_sold_out_phone_is_allocated_when_stock_arrives(rt, live_server, page, c
     expected = (today() + timedelta(days=9)).isoformat()
 
     # --- the fleet administrator orders the sold-out phone ---------------------------------
-    page.goto(f"{live_server}/login")
-    page.fill("input[name=email]", admin_email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server}/")
+    sign_in(page, live_server, admin_email)
     click_menu(page, "/shop/")
     card = page.locator(f"[data-shop-item='{phone_id}']")
     badge = card.locator("[data-queue-position]")

@@ -20,10 +20,10 @@ from babel.numbers import format_currency
 from models import StaffRole
 from services.contracts import today
 from tests.billing_factories import at, billing_customer, completed_handset
-from tests.e2e.conftest import click_menu
+from tests.e2e.conftest import click_menu, sign_in
 from tests.e2e.test_backorder_journey import start_worker, stop_worker
 from tests.einvoice_checks import fa3_errors, ubl_errors
-from tests.factories import PASSWORD, make_portal_user, make_staff
+from tests.factories import make_portal_user, make_staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
 WAIT_MS = 60_000
@@ -64,11 +64,7 @@ def test_invoice_from_the_console_run_to_the_customers_downloads(
     worker = start_worker()
     try:
         # --- the console: the account manager starts the run ---------------------------------
-        page.goto(f"{live_server}/admin/")
-        page.fill("input[name=email]", manager_email)
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{live_server}/admin/")
+        sign_in(page, live_server, manager_email, console=True)
         click_menu(page, "/admin/billing/")
         page.select_option("select[name=customer]", str(customer_id))
         page.fill("input[name=period]", month_start.strftime("%Y-%m"))
@@ -86,11 +82,7 @@ def test_invoice_from_the_console_run_to_the_customers_downloads(
         portal_errors: list[str] = []
         portal.on("console", lambda m: portal_errors.append(m.text) if m.type == "error" else None)
         portal.on("pageerror", lambda e: portal_errors.append(str(e)))
-        portal.goto(f"{live_server}/login")
-        portal.fill("input[name=email]", admin_email)
-        portal.fill("input[name=password]", PASSWORD)
-        portal.click("button[type=submit]")
-        portal.wait_for_url(f"{live_server}/")
+        sign_in(portal, live_server, admin_email)
         click_menu(portal, "/invoices/")
         row = portal.locator(f"tr[data-invoice='{number}']")
         assert _money(gross) in _plain(row.inner_text())

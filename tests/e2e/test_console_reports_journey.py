@@ -14,7 +14,8 @@ import openpyxl
 import pytest
 
 from models import StaffRole
-from tests.factories import PASSWORD, make_customer, make_staff
+from tests.e2e.conftest import sign_in
+from tests.factories import make_customer, make_staff
 from tests.reports_factories import usage_fleet
 
 pytestmark = pytest.mark.browser
@@ -30,11 +31,7 @@ def test_account_manager_reads_a_customers_reports(live_server, page, committed)
     customer_id, foreign_id, email = customer.id, foreign.id, manager.email
     committed.commit()
 
-    page.goto(f"{live_server}/admin/")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server}/admin/")
+    sign_in(page, live_server, email, console=True)
 
     page.goto(f"{live_server}/admin/customers/{customer_id}")
     page.click(f"a[href='/admin/customers/{customer_id}/reports/']")

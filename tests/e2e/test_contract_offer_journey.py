@@ -17,8 +17,8 @@ from sqlalchemy import select
 
 from models import Contract, ContractState, Customer
 from services.contracts import today
-from tests.e2e.conftest import click_menu
-from tests.factories import PASSWORD, make_staff, valid_nip
+from tests.e2e.conftest import click_menu, sign_in
+from tests.factories import make_staff, valid_nip
 from tests.fleet_factories import make_handset, make_tariff
 from tests.workers.test_provisioning import run_worker
 
@@ -62,11 +62,7 @@ def test_manager_defines_a_contract_and_the_fleet_admin_sees_its_offer(
 
     # --- the console: sign in, create the customer -------------------------------------------
     page.on("dialog", lambda dialog: dialog.accept())  # "Activate …?" confirmations
-    page.goto(f"{live_server}/admin/")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server}/admin/")
+    sign_in(page, live_server, email, console=True)
 
     page.goto(f"{live_server}/admin/customers/new")
     page.fill("input[name=name]", "Gamma Transport S.A.")
@@ -156,11 +152,7 @@ def test_manager_defines_a_contract_and_the_fleet_admin_sees_its_offer(
     portal = browser.new_context(locale="pl-PL", viewport={"width": 1280, "height": 900})
     fleet = portal.new_page()
     fleet.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    fleet.goto(f"{live_server}/login")
-    fleet.fill("input[name=email]", "flota@gamma.example")
-    fleet.fill("input[name=password]", NEW_PASSWORD)
-    fleet.click("button[type=submit]")
-    fleet.wait_for_url(f"{live_server}/")
+    sign_in(fleet, live_server, "flota@gamma.example", password=NEW_PASSWORD)
     click_menu(fleet, "/offer/")
     fleet.wait_for_url(f"{live_server}/offer/")
 

@@ -18,9 +18,9 @@ from openpyxl import load_workbook
 from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
-from tests.e2e.conftest import click_menu
+from tests.e2e.conftest import click_menu, sign_in
 from tests.e2e.test_backorder_journey import start_worker, stop_worker
-from tests.factories import PASSWORD, make_customer, make_portal_user, make_unit
+from tests.factories import make_customer, make_portal_user, make_unit
 from tests.fleet_factories import make_employee, make_line, make_tariff
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
@@ -87,11 +87,7 @@ def test_search_bulk_move_and_export(rt, fleet_server, page, committed):
     moved = ["Jan Kowalski", "Piotr Kowalczyk"]
 
     # --- sign in and search the fleet ------------------------------------------------------
-    page.goto(f"{live_server}/login")
-    page.fill("input[name=email]", data["admin"])
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server}/")
+    sign_in(page, live_server, data["admin"])
     click_menu(page, "/fleet/")
     page.wait_for_url(f"{live_server}/fleet/")
     rows = page.locator("#fleet-results tbody tr")

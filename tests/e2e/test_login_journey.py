@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.e2e.conftest import sign_in
 from tests.factories import PASSWORD, make_customer, make_portal_user, make_staff, make_unit
 
 pytestmark = pytest.mark.browser
@@ -40,11 +41,7 @@ def test_account_manager_searches_customers(live_server, page, committed):
     make_customer(committed, name="Beta Serwis Sp. z o.o.", account_manager_id=staff.id)
     committed.commit()
 
-    page.goto(f"{live_server}/admin/")
-    page.fill("input[name=email]", staff.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server}/admin/")
+    sign_in(page, live_server, staff.email, console=True)
     assert "Alfa Logistyka" in page.locator("body").inner_text()
     page.fill("input[name=q]", "Beta")
     page.wait_for_function(

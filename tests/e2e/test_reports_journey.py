@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import PASSWORD, make_portal_user
+from tests.e2e.conftest import sign_in
+from tests.factories import make_portal_user
 from tests.reports_factories import usage_fleet
 
 pytestmark = pytest.mark.browser
@@ -16,11 +17,7 @@ def test_usage_report_in_the_browser(live_server, page, committed):
     user = make_portal_user(committed, fleet["customer"], email="raporty@polmarket.example")
     committed.commit()
 
-    page.goto(f"{live_server}/login")
-    page.fill("input[name=email]", user.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server}/")
+    sign_in(page, live_server, user.email)
 
     page.goto(f"{live_server}/reports/usage?month=2026-11")
     assert page.locator("svg[role=img]").count() == 2  # the grouping and month over month

@@ -15,22 +15,13 @@ from sqlalchemy import select
 from models import OutgoingMail, SelfServiceRequest, SelfServiceState
 from services import policies, selfservice
 from services.audit import Actor
-from tests.e2e.conftest import click_menu
+from tests.e2e.conftest import click_menu, sign_in
 from tests.e2e.test_backorder_journey import start_worker, stop_worker
-from tests.factories import PASSWORD
 from tests.selfservice_factories import make_company
 from workers import queues
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
 WAIT_SECONDS = 30
-
-
-def _login(page, base, email, lands_on=""):
-    page.goto(f"{base}/login")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/{lands_on}")
 
 
 def _ask_roaming(page, zone, start, end):
@@ -57,7 +48,7 @@ def test_employee_roaming_journey_with_refusal_and_approval(
     roaming_row = "#my-services tr[data-service='roaming']"
 
     # --- the employee plans a trip within the policy -------------------------------------
-    _login(page, live_server, employee_email, f"my/lines/{line_id}")  # their home
+    sign_in(page, live_server, employee_email, lands_on=f"my/lines/{line_id}")  # their home
     click_menu(page, "/my/")
     page.wait_for_url(line_url)
     _ask_roaming(page, "europe", today, today + timedelta(days=2))
@@ -99,7 +90,7 @@ def test_employee_roaming_journey_with_refusal_and_approval(
         # --- the administrator approves it -----------------------------------------------
         admin_context = browser.new_context(locale="pl-PL")
         admin = admin_context.new_page()
-        _login(admin, live_server, admin_email)
+        sign_in(admin, live_server, admin_email)
         click_menu(admin, "/selfservice/")
         admin.wait_for_url(f"{live_server}/selfservice/")
         pending_row = admin.locator("#pending-approvals tr[data-request]")

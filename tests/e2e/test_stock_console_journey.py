@@ -20,7 +20,8 @@ from models import OrderLine, OrderLineState, StaffRole, StockLevel, Warehouse
 from services import orders
 from services.audit import Actor
 from services.fleet import FleetScope
-from tests.factories import PASSWORD, make_customer, make_portal_user, make_staff
+from tests.e2e.conftest import sign_in
+from tests.factories import make_customer, make_portal_user, make_staff
 from tests.fleet_factories import make_handset
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
@@ -51,11 +52,7 @@ def test_stock_received_in_the_console_serves_the_waiting_order(rt, live_server,
 
     # --- the console: sign in, find the product's queue -----------------------------------
     page.on("dialog", lambda dialog: dialog.accept())
-    page.goto(f"{live_server}/admin/")
-    page.fill("input[name=email]", email_address)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server}/admin/")
+    sign_in(page, live_server, email_address, console=True)
 
     page.goto(f"{live_server}/admin/stock/?waiting=1")
     page.click(f"main a[href='/admin/stock/products/{phone_id}']")
