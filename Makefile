@@ -45,8 +45,13 @@ $(VENV)/.installed-dev: pyproject.toml | $(VENV)/bin/python
 	$(BIN)/pip install --quiet -e '.[dev,prod]' --config-settings editable_mode=compat
 	@touch $(VENV)/.installed $@
 
-translations: setup
-	@$(BIN)/pybabel compile -d translations >/dev/null
+# Each catalogue is compiled when its .po is newer than its .mo (two `make test` at once, as
+# CI runs them, then never rewrite a file the other is reading).
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard translations/*/LC_MESSAGES/messages.po))
+translations: $(MO_FILES)
+
+translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po | setup
+	@$(BIN)/pybabel compile -d translations -l $* >/dev/null
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache
