@@ -164,6 +164,8 @@ class InvoiceLine(Base):
     cost_centre: Mapped[str | None] = mapped_column(String(40))
     line_id: Mapped[int | None] = mapped_column(ForeignKey("line.id", ondelete="SET NULL"))
     msisdn: Mapped[str | None] = mapped_column(String(16))
+    # The number's employee when the charge was billed (NULL: billed before migration 0020).
+    employee_name: Mapped[str | None] = mapped_column(String(200))
     measure: Mapped[str] = mapped_column(String(10), default="szt.")  # unit of measure
     quantity: Mapped[Decimal] = mapped_column(Numeric(14, 4))
     unit_price: Mapped[Decimal] = mapped_column(Numeric(14, 4))

@@ -83,6 +83,7 @@ def _difference(li: InvoiceLine, diff: Decimal) -> ChargeLine:
         cost_centre=li.cost_centre,
         line_id=li.line_id,
         msisdn=li.msisdn,
+        employee_name=li.employee_name,
         period_from=li.period_from,
         period_to=li.period_to,
         source=f"corrects:{li.id}",

@@ -21,11 +21,13 @@ from core.i18n import _l
 from core.settings import OperatorParty
 from models import (
     Customer,
+    Employee,
     Invoice,
     InvoiceCounter,
     InvoiceKind,
     InvoiceLine,
     InvoiceState,
+    Line,
 )
 from models.base import utcnow
 from services import ServiceError, audit, vat
@@ -68,6 +70,7 @@ class ChargeLine:
     cost_centre: str | None = None
     line_id: int | None = None
     msisdn: str | None = None
+    employee_name: str | None = None  # filled by ``add_lines`` from the line, when it has one
     period_from: date | None = None
     period_to: date | None = None
     source: str | None = None
@@ -167,6 +170,7 @@ LINE_COLUMNS = (
     "cost_centre",
     "line_id",
     "msisdn",
+    "employee_name",
     "measure",
     "quantity",
     "unit_price",
@@ -182,8 +186,11 @@ LINE_COLUMNS = (
 
 def add_lines(session: Session, invoice: Invoice, charges: list[ChargeLine]) -> None:
     """Append ``charges`` to a draft in one bulk insert (``COPY`` on PostgreSQL), without ORM
-    objects: a month's invoice of a large customer has tens of thousands of lines."""
+    objects: a month's invoice of a large customer has tens of thousands of lines. A charge of
+    a line keeps the line's employee of now (the billing detail prints it, and an issued
+    invoice's appendix must not change when a number gets another employee)."""
     require_draft(invoice)
+    employees = _employees_of_lines(session, invoice.customer_id, charges)
     start = (
         session.scalar(
             select(InvoiceLine.position)
@@ -209,6 +216,7 @@ def add_lines(session: Session, invoice: Invoice, charges: list[ChargeLine]) -> 
                 c.cost_centre,
                 c.line_id,
                 c.msisdn,
+                c.employee_name or employees.get(c.line_id),
                 c.measure,
                 c.quantity,
                 c.unit_price,
@@ -224,6 +232,22 @@ def add_lines(session: Session, invoice: Invoice, charges: list[ChargeLine]) -> 
     if rows:
         _insert_lines(session, rows)
     session.flush()
+
+
+def _employees_of_lines(
+    session: Session, customer_id: int, charges: list[ChargeLine]
+) -> dict[int, str]:
+    """Line id -> its employee's name, for the lines the charges bill (one query over the
+    customer's lines with an employee: a month's run bills most of them)."""
+    if not any(c.line_id is not None and c.employee_name is None for c in charges):
+        return {}
+    return dict(
+        session.execute(
+            select(Line.id, Employee.full_name)
+            .join(Employee, Employee.id == Line.employee_id)
+            .where(Line.customer_id == customer_id)
+        ).all()
+    )
 
 
 def _insert_lines(session: Session, rows: list[tuple]) -> None:
@@ -368,6 +392,7 @@ def credit_lines(session: Session, original: Invoice, line_ids: list[int]) -> li
                     cost_centre=li.cost_centre,
                     line_id=li.line_id,
                     msisdn=li.msisdn,
+                    employee_name=li.employee_name,
                     period_from=li.period_from,
                     period_to=li.period_to,
                     source=f"corrects:{li.id}",

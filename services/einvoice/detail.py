@@ -6,8 +6,9 @@ charges by kind (monthly fees, usage, one-off charges with adjustments), net, VA
 grouped by cost centre and department with a subtotal each, and the invoice total at the end;
 every page has the invoice number, period and buyer, and "Strona X z Y". The amounts are sums
 of the stored lines (the lines' VAT amounts add up to the invoice's VAT), so the appendix,
-the CSV and the XLSX show the same figures. The employee is the line's employee now (invoice
-lines keep the number, department and cost centre, not the person).
+the CSV and the XLSX show the same figures. The employee is the one the number had when it was
+billed (invoice lines keep it with the number, department and cost centre; lines billed before
+migration 0020 show the number's employee now).
 
 Rows are one line high (no wrapping; a long name is cut with an ellipsis), so the rows of a
 page are known: the appendix paginates itself and ``core.pdf.render_pdf_pages`` lays out
@@ -39,6 +40,7 @@ COLUMNS = (
     "category",
     "description",
     "msisdn",
+    "employee",
     "cost_centre",
     "unit",
     "period_from",
@@ -85,6 +87,7 @@ def rows(session: Session, invoice: Invoice) -> Iterator[tuple]:
             li.category,
             li.description,
             li.msisdn or "",
+            li.employee_name or "",
             li.cost_centre or "",
             li.unit_name or "",
             li.period_from.isoformat() if li.period_from else "",
@@ -179,7 +182,8 @@ class CentreGroup:
 
 
 def _employees(session: Session, invoice: Invoice) -> dict[int, str]:
-    """The current employee of each line the invoice bills."""
+    """The current employee of each line the invoice bills (for lines billed before invoice
+    lines kept the name)."""
     found = session.execute(
         select(Line.id, Employee.full_name)
         .join(Employee, Employee.id == Line.employee_id)
@@ -196,12 +200,15 @@ def _employees(session: Session, invoice: Invoice) -> dict[int, str]:
 
 def by_cost_centre(session: Session, invoice: Invoice) -> tuple[list[CentreGroup], Amounts]:
     """The appendix's groups (cost centre, department) with one row per number, and the
-    total of them all (the invoice's totals)."""
-    employees = _employees(session, invoice)
+    total of them all (the invoice's totals). A number's employee is the one its lines were
+    billed with; lines billed before they kept it show the number's employee now."""
+    lines = doclines.load(session, invoice)
+    unnamed = any(li.line_id is not None and li.employee_name is None for li in lines)
+    employees = _employees(session, invoice) if unnamed else {}
     groups: dict[tuple[str, str], CentreGroup] = {}
     numbers: dict[tuple, NumberRow] = {}
     total = Amounts()
-    for li in doclines.load(session, invoice):
+    for li in lines:
         key = (li.cost_centre or "", li.unit_name or "")
         group = groups.get(key)
         if group is None:
@@ -210,8 +217,8 @@ def by_cost_centre(session: Session, invoice: Invoice) -> tuple[list[CentreGroup
         if row is None:
             row = numbers[(key, li.msisdn)] = NumberRow(li.msisdn, None)
             group.rows.append(row)
-        if row.employee is None and li.line_id in employees:
-            row.employee = employees[li.line_id]
+        if row.employee is None:
+            row.employee = li.employee_name or employees.get(li.line_id)
         row.amounts.add(li.category, li.net, li.vat, li.gross)
         group.total.add(li.category, li.net, li.vat, li.gross)
         total.add(li.category, li.net, li.vat, li.gross)

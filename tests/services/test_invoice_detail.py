@@ -13,7 +13,9 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 
+from models import Customer, Line
 from services.einvoice import detail, documents
 from services.einvoice import lines as doclines
 from tests.billing_factories import at, billing_customer, completed_handset
@@ -93,6 +95,20 @@ def test_appendix_shows_the_detail_figures_per_number(db, invoice):
         label = f"{centre.cost_centre or 'bez centrum kosztów'} · {centre.unit_name or '—'}"
         heading = _line_with(pages, label)
         assert re.search(_figures([centre.net, centre.vat, centre.gross]), heading)
+
+
+def test_the_employee_billed_stays_on_the_issued_invoice(db, invoice):
+    """The number gets another employee after the invoice was issued: the appendix and the
+    CSV still name the one it had when it was billed."""
+    line = db.scalar(select(Line).where(Line.msisdn == invoice.named_msisdn))
+    customer = db.get(Customer, line.customer_id)
+    line.employee_id = make_employee(db, customer, name="Jan Następca").id
+    db.flush()
+    pages = _pdf_pages(detail.detail_pdf(db, invoice, processes=1))
+    row = _line_with(pages, detail.phone(invoice.named_msisdn))
+    assert "Zofia Wiśniewska" in row and "Jan Następca" not in row
+    named = [r for r in _csv_rows(db, invoice) if r["msisdn"].lstrip("'") == invoice.named_msisdn]
+    assert named and {r["employee"] for r in named} == {"Zofia Wiśniewska"}
 
 
 def test_a_long_appendix_is_rendered_in_chunks_with_page_numbers(db):
