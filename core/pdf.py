@@ -14,7 +14,8 @@ Long tables (``render_pdf_pages``): the caller paginates itself — rows of one 
 the rows of a page are known — and hands over the document as chunks of whole pages, each a
 complete HTML document that prints its own page numbers. The chunks are laid out in a small
 pool of forked processes (WeasyPrint uses one core; a long table costs it about 0.4 ms a
-cell) and concatenated with pikepdf. Each chunk is laid out on its own, so memory stays that of
+cell), forked under the rendering lock (safe in a threaded web server), and concatenated with
+pikepdf. Each chunk is laid out on its own, so memory stays that of
 one chunk, not of the whole document.
 """
 
@@ -182,10 +183,15 @@ def render_pdf_pages(
                 progress(n + 1, len(chunks))
     else:
         # Forked: the children start at once with WeasyPrint (and its fonts) already loaded.
+        # A fork copies only this thread; a lock another thread held at that moment (one of the
+        # C libraries' under WeasyPrint, say) would stay locked in the child for good. The
+        # renderers are forked at the first submit, so every submit happens under the
+        # rendering lock: no other thread of a threaded web server is inside WeasyPrint then.
         with ProcessPoolExecutor(
             processes, mp_context=multiprocessing.get_context("fork"), initializer=_fresh_lock
         ) as pool:
-            futures = {pool.submit(_render_chunk, html): n for n, html in enumerate(chunks)}
+            with _lock:
+                futures = {pool.submit(_render_chunk, html): n for n, html in enumerate(chunks)}
             for done, future in enumerate(as_completed(futures), start=1):
                 parts[futures[future]] = future.result()
                 if progress:
