@@ -43,7 +43,12 @@ def _csv(response):
 
 
 def _codes_events(db):
-    return db.scalars(select(AuditEvent).where(AuditEvent.action == "sim_report.codes_read")).all()
+    """The audit events of PIN/PUK reads, in the order they were recorded."""
+    return db.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.action == "sim_report.codes_read")
+        .order_by(AuditEvent.id)
+    ).all()
 
 
 def test_usage_page_shows_totals_and_chart(client, world):
