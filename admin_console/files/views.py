@@ -46,10 +46,7 @@ def _context(task: BackgroundTask) -> dict:
 @bp.route("/")
 def index():
     before = request.args.get("before", type=int)
-    query = select(BackgroundTask).where(BackgroundTask.staff_user_id == current_user.id)
-    if before:
-        query = query.where(BackgroundTask.id < before)
-    tasks = list(db().scalars(query.order_by(BackgroundTask.id.desc()).limit(PAGE + 1)))
+    tasks = work.staff_tasks(db(), current_user, before=before, limit=PAGE + 1)
     more = len(tasks) > PAGE
     tasks = tasks[:PAGE]
     return render_template(

@@ -271,10 +271,21 @@ def start_apply(
 
 
 def user_tasks(session: Session, user, *, before: int | None = None, limit: int = 50):
-    query = select(BackgroundTask).where(
+    """A portal user's My files, newest first (``before``: older than that task id)."""
+    mine = (
         BackgroundTask.portal_user_id == user.id,
         BackgroundTask.customer_id == user.customer_id,
     )
+    return _newest(session, mine, before, limit)
+
+
+def staff_tasks(session: Session, staff_user, *, before: int | None = None, limit: int = 50):
+    """A staff user's My files in the console, newest first."""
+    return _newest(session, (BackgroundTask.staff_user_id == staff_user.id,), before, limit)
+
+
+def _newest(session: Session, owner: tuple, before: int | None, limit: int):
+    query = select(BackgroundTask).where(*owner)
     if before:
         query = query.where(BackgroundTask.id < before)
     return list(session.scalars(query.order_by(BackgroundTask.id.desc()).limit(limit)))
